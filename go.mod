@@ -1,0 +1,3 @@
+module github.com/vpce-guard/vpce-guard
+
+go 1.26

@@ -1,0 +1,462 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Mode chooses how Check compares a policy with a template.
+type Mode string
+
+const (
+	// Subset: the policy may allow anything the template allows, and no more.
+	Subset Mode = "subset"
+	// Exact: the policy must be the template, up to formatting, order, case of
+	// actions, duplicates and Sids.
+	Exact Mode = "exact"
+)
+
+// ParseMode reads "subset" or "exact".
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case Subset, Exact:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("check mode %q: use %q or %q", s, Subset, Exact)
+}
+
+// Verdict is the result of a check. A non-compliant verdict has at least one reason.
+type Verdict struct {
+	Compliant bool
+	Reasons   []string
+}
+
+// Check decides whether policy grants nothing beyond template.
+//
+// In Subset mode the answer is sound: Compliant is true only if every request
+// the policy allows is allowed by the template. Where the reasoning would need
+// more than this package knows (a union of template statements, an unknown
+// operator in the template, a Deny in the policy carving out an over-broad
+// Allow), it answers non-compliant; rewriting to the template is then safe.
+func Check(policy, template *Document, mode Mode) Verdict {
+	var reasons []string
+	if mode == Exact {
+		reasons = exactDifferences(policy, template)
+	} else {
+		reasons = newChecker(policy, template).reasons()
+	}
+	return Verdict{Compliant: len(reasons) == 0, Reasons: reasons}
+}
+
+// A patternSet is the compiled Action/NotAction or Resource/NotResource of one statement.
+type patternSet struct {
+	not      bool
+	texts    []string // as written (case-folded for actions)
+	patterns []pattern
+}
+
+// compiledStatement holds a statement's sets under one reading.
+type compiledStatement struct {
+	*Statement
+	actions, resources patternSet
+}
+
+// compileStatement compiles for an over-approximation (wide) or an
+// under-approximation (!wide) of what the statement reaches.
+func compileStatement(st *Statement, version string, wide bool) compiledStatement {
+	cs := compiledStatement{Statement: st, actions: patternSet{not: st.Action.Not}, resources: patternSet{not: st.Resource.Not}}
+	for _, a := range st.Action.Values {
+		a = strings.ToLower(a)
+		cs.actions.texts = append(cs.actions.texts, a)
+		cs.actions.patterns = append(cs.actions.patterns, compileGlob(a, true))
+	}
+	// For a NotResource set the listed patterns are what is left out, so the
+	// reading flips: reaching more means leaving out less.
+	how := narrow
+	if wide != st.Resource.Not {
+		how = broad
+	}
+	for _, r := range st.Resource.Values {
+		p, ok := compileResource(r, version, how, nil)
+		if !ok {
+			continue // a pattern that may match nothing is dropped from the narrow reading
+		}
+		cs.resources.texts = append(cs.resources.texts, r)
+		cs.resources.patterns = append(cs.resources.patterns, p)
+	}
+	return cs
+}
+
+// containsOne reports, soundly, whether the set takes in every string of x.
+func (s patternSet) containsOne(xText string, x pattern) bool {
+	if s.not {
+		for _, y := range s.patterns {
+			if x.intersects(y) {
+				return false
+			}
+		}
+		return true
+	}
+	for i, y := range s.patterns {
+		if s.texts[i] == xText || x.subsetOf(y) {
+			return true
+		}
+	}
+	return false
+}
+
+// contains reports, soundly, whether the set takes in all of other.
+func (s patternSet) contains(other patternSet) bool {
+	if !other.not {
+		for i, x := range other.patterns {
+			if !s.containsOne(other.texts[i], x) {
+				return false
+			}
+		}
+		return true
+	}
+	if !s.not { // everything but a few: only a universal pattern holds that
+		for _, y := range s.patterns {
+			if y.isUniversal() {
+				return true
+			}
+		}
+		return false
+	}
+	// all but X contains all but Y when X is within Y.
+	for i, x := range s.patterns {
+		if !(patternSet{texts: other.texts, patterns: other.patterns}).containsOne(s.texts[i], x) {
+			return false
+		}
+	}
+	return true
+}
+
+// intersects reports whether the two sets may share a member; true when unsure.
+func (s patternSet) intersects(other patternSet) bool {
+	switch {
+	case s.not && other.not:
+		return true
+	case s.not:
+		return other.intersects(s)
+	case other.not:
+		for i, x := range s.patterns {
+			if !other.negated().containsOne(s.texts[i], x) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, x := range s.patterns {
+		for _, y := range other.patterns {
+			if x.intersects(y) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// negated is the list of a Not set read positively.
+func (s patternSet) negated() patternSet {
+	return patternSet{texts: s.texts, patterns: s.patterns}
+}
+
+// single is the set holding just the i-th pattern.
+func (s patternSet) single(i int) patternSet {
+	return patternSet{texts: s.texts[i : i+1], patterns: s.patterns[i : i+1]}
+}
+
+func (s patternSet) String() string {
+	list := strings.Join(s.texts, ", ")
+	if s.not {
+		return "everything except " + list
+	}
+	return list
+}
+
+type checker struct {
+	policyAllows, policyDenies     []compiledStatement
+	templateAllows, templateDenies []compiledStatement
+}
+
+func newChecker(policy, template *Document) *checker {
+	c := &checker{}
+	for i := range policy.Statements {
+		st := &policy.Statements[i]
+		if st.Effect == Allow {
+			c.policyAllows = append(c.policyAllows, compileStatement(st, policy.Version, true))
+		} else {
+			c.policyDenies = append(c.policyDenies, compileStatement(st, policy.Version, false))
+		}
+	}
+	for i := range template.Statements {
+		st := &template.Statements[i]
+		if st.Effect == Allow {
+			c.templateAllows = append(c.templateAllows, compileStatement(st, template.Version, false))
+		} else {
+			c.templateDenies = append(c.templateDenies, compileStatement(st, template.Version, true))
+		}
+	}
+	return c
+}
+
+func (c *checker) reasons() []string {
+	var reasons []string
+	for _, s := range c.policyAllows {
+		reasons = append(reasons, c.escapesFromAllows(s)...)
+		reasons = append(reasons, c.escapesFromDenies(s)...)
+	}
+	return reasons
+}
+
+// escapesFromAllows lists what an Allow of the policy reaches outside the
+// template's Allow statements, each piece of it covered by one of them.
+func (c *checker) escapesFromAllows(s compiledStatement) []string {
+	// Conditions on the policy's Allow only narrow it, so they are left out
+	// here; the template's conditions must follow from the policy's.
+	covers := func(a compiledStatement, actions, resources patternSet) bool {
+		return a.actions.contains(actions) && a.resources.contains(resources) &&
+			principalWithin(s.Principal, a.Principal) && conditionsImply(s.Conditions, a.Conditions)
+	}
+	if s.actions.not || s.resources.not {
+		for _, a := range c.templateAllows {
+			if covers(a, s.actions, s.resources) {
+				return nil
+			}
+		}
+		return []string{fmt.Sprintf("%s allows %s on %s%s, which reaches beyond the template: %s",
+			s.label(), s.actions, s.resources, principalNote(s.Principal), c.templateAllowSummary())}
+	}
+	var reasons []string
+	for ri := range s.resources.patterns {
+		var escaping []string
+		var why string
+		for ai := range s.actions.patterns {
+			actions, resources := s.actions.single(ai), s.resources.single(ri)
+			covered := false
+			for _, a := range c.templateAllows {
+				if covers(a, actions, resources) {
+					covered = true
+					break
+				}
+			}
+			if !covered {
+				escaping = append(escaping, s.actions.texts[ai])
+				why = c.whyNotCovered(s, actions, resources)
+			}
+		}
+		if len(escaping) > 0 {
+			reasons = append(reasons, fmt.Sprintf("%s allows %s on %s%s, %s",
+				s.label(), strings.Join(escaping, ", "), s.resources.texts[ri], principalNote(s.Principal), why))
+		}
+	}
+	return reasons
+}
+
+// whyNotCovered explains the first test that fails against the template's
+// Allow statements that reach the action at all.
+func (c *checker) whyNotCovered(s compiledStatement, actions, resources patternSet) string {
+	var sameAction []compiledStatement
+	for _, a := range c.templateAllows {
+		if a.actions.contains(actions) {
+			sameAction = append(sameAction, a)
+		}
+	}
+	if len(sameAction) == 0 {
+		return "an action outside the template, which allows " + c.templateAllowSummary()
+	}
+	var where []string
+	for _, a := range sameAction {
+		if !a.resources.contains(resources) {
+			where = append(where, a.resources.String())
+			continue
+		}
+		if !principalWithin(s.Principal, a.Principal) {
+			return fmt.Sprintf("where the template allows it only for principal %s", a.Principal)
+		}
+		return fmt.Sprintf("without the condition the template requires there (%s)", conditionSummary(a.Conditions))
+	}
+	return "outside " + strings.Join(where, "; ")
+}
+
+func (c *checker) templateAllowSummary() string {
+	var parts []string
+	for _, a := range c.templateAllows {
+		parts = append(parts, a.actions.String()+" on "+a.resources.String())
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func principalNote(p Principal) string {
+	if !p.Present || p.Any && !p.Not {
+		return ""
+	}
+	return " for " + p.String()
+}
+
+// escapesFromDenies lists what an Allow of the policy reaches inside a Deny
+// of the template without a Deny of the policy taking it back.
+func (c *checker) escapesFromDenies(s compiledStatement) []string {
+	var reasons []string
+	for _, d := range c.templateDenies {
+		if !s.actions.intersects(d.actions) || !s.resources.intersects(d.resources) {
+			continue
+		}
+		var missing []string
+		for ai := range d.actions.patterns {
+			actions := d.actions.single(ai)
+			if d.actions.not {
+				actions = d.actions
+			} else if !s.actions.intersects(actions) {
+				continue
+			}
+			for ri := range d.resources.patterns {
+				resources := d.resources.single(ri)
+				if d.resources.not {
+					resources = d.resources
+				} else if !s.resources.intersects(resources) {
+					continue
+				}
+				if !c.policyDenies2(s, d, actions, resources) {
+					missing = append(missing, actions.String()+" on "+resources.String())
+				}
+			}
+			if d.actions.not {
+				break
+			}
+		}
+		if len(missing) > 0 {
+			reasons = append(reasons, fmt.Sprintf("%s allows %s, which the template denies in %s, and no Deny in the policy takes it back",
+				s.label(), strings.Join(missing, "; "), d.label()))
+		}
+	}
+	return reasons
+}
+
+// policyDenies2 reports whether some Deny of the policy applies to at least
+// every request where both the policy's Allow s and the template's Deny d
+// apply, for the given actions and resources.
+func (c *checker) policyDenies2(s, d compiledStatement, actions, resources patternSet) bool {
+	premises := append(append([]Condition(nil), s.Conditions...), d.Conditions...)
+	for _, pd := range c.policyDenies {
+		if pd.actions.contains(actions) && pd.resources.contains(resources) &&
+			(principalWithin(s.Principal, pd.Principal) || principalWithin(d.Principal, pd.Principal)) &&
+			conditionsImply(premises, pd.Conditions) {
+			return true
+		}
+	}
+	return false
+}
+
+// principalWithin reports, soundly, whether every caller inner names is named
+// by outer.
+func principalWithin(inner, outer Principal) bool {
+	if !outer.Present || outer.Not {
+		return false
+	}
+	if outer.Any {
+		return true
+	}
+	if !inner.Present || inner.Not || inner.Any {
+		return false
+	}
+	for _, e := range inner.AWS {
+		covered := false
+		for _, o := range outer.AWS {
+			if e == o || accountCovers(o, e) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			return false
+		}
+	}
+	return listWithin(inner.Service, outer.Service) && listWithin(inner.Federated, outer.Federated) &&
+		listWithin(inner.CanonicalUser, outer.CanonicalUser)
+}
+
+// accountCovers reports whether the account entry outer takes in the entry inner.
+func accountCovers(outer, inner string) bool {
+	account, ok := wholeAccount(outer)
+	return ok && accountOf(inner) == account
+}
+
+func listWithin(inner, outer []string) bool {
+	for _, v := range inner {
+		found := false
+		for _, o := range outer {
+			if v == o {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// conditionsImply reports, soundly, whether the premises make every one of
+// the required conditions hold.
+func conditionsImply(premises, required []Condition) bool {
+	for _, r := range required {
+		implied := false
+		for _, p := range premises {
+			if conditionImplies(p, r) {
+				implied = true
+				break
+			}
+		}
+		if !implied {
+			return false
+		}
+	}
+	return true
+}
+
+// conditionImplies recognises the safe cases: the same condition, or the same
+// operator and key with values that narrow it further.
+func conditionImplies(p, r Condition) bool {
+	if !strings.EqualFold(p.Key, r.Key) {
+		return false
+	}
+	if p.Operator == r.Operator && sameStrings(p.Values, r.Values) {
+		return true
+	}
+	po, ro := parseOperator(p.Operator), parseOperator(r.Operator)
+	if po.base == "" || po.base != ro.base || po.qualifier != ro.qualifier || po.qualifier == allValues {
+		return false
+	}
+	if po.ifExists && !ro.ifExists {
+		return false // p holds for a missing key, r does not
+	}
+	switch po.base {
+	case "StringEquals", "StringEqualsIgnoreCase", "Bool":
+		return subsetOfStrings(p.Values, r.Values) // p allows fewer values
+	case "StringNotEquals", "StringNotEqualsIgnoreCase":
+		return subsetOfStrings(r.Values, p.Values) // p excludes more values
+	}
+	return false
+}
+
+func sameStrings(a, b []string) bool {
+	return subsetOfStrings(a, b) && subsetOfStrings(b, a)
+}
+
+func subsetOfStrings(a, b []string) bool {
+	return listWithin(a, b)
+}
+
+func conditionSummary(conds []Condition) string {
+	var parts []string
+	for _, c := range conds {
+		parts = append(parts, fmt.Sprintf("%s %s %s", c.Operator, c.Key, strings.Join(c.Values, "|")))
+	}
+	return strings.Join(parts, "; ")
+}

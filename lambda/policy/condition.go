@@ -1,0 +1,245 @@
+package policy
+
+import (
+	"encoding/base64"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// operator is a condition operator taken apart: ForAnyValue:StringLikeIfExists
+// is the base StringLike with the anyValue qualifier and IfExists.
+type operator struct {
+	base      string // canonical spelling, e.g. "StringLike"; empty when unknown
+	qualifier qualifier
+	ifExists  bool
+}
+
+type qualifier uint8
+
+const (
+	noQualifier qualifier = iota
+	anyValue              // ForAnyValue:
+	allValues             // ForAllValues:
+)
+
+// baseOperator describes one condition operator family member.
+type baseOperator struct {
+	negated bool   // true for the "Not" forms, which hold when the key is absent
+	family  string // string, stringIgnoreCase, like, arn, bool, numeric, date, ip, binary, null
+	compare string // for numeric and date: eq, lt, le, gt, ge
+}
+
+var baseOperators = map[string]baseOperator{
+	"StringEquals":              {family: "string"},
+	"StringNotEquals":           {negated: true, family: "string"},
+	"StringEqualsIgnoreCase":    {family: "stringIgnoreCase"},
+	"StringNotEqualsIgnoreCase": {negated: true, family: "stringIgnoreCase"},
+	"StringLike":                {family: "like"},
+	"StringNotLike":             {negated: true, family: "like"},
+	"ArnEquals":                 {family: "arn"},
+	"ArnLike":                   {family: "arn"},
+	"ArnNotEquals":              {negated: true, family: "arn"},
+	"ArnNotLike":                {negated: true, family: "arn"},
+	"Bool":                      {family: "bool"},
+	"NumericEquals":             {family: "numeric", compare: "eq"},
+	"NumericNotEquals":          {negated: true, family: "numeric", compare: "eq"},
+	"NumericLessThan":           {family: "numeric", compare: "lt"},
+	"NumericLessThanEquals":     {family: "numeric", compare: "le"},
+	"NumericGreaterThan":        {family: "numeric", compare: "gt"},
+	"NumericGreaterThanEquals":  {family: "numeric", compare: "ge"},
+	"DateEquals":                {family: "date", compare: "eq"},
+	"DateNotEquals":             {negated: true, family: "date", compare: "eq"},
+	"DateLessThan":              {family: "date", compare: "lt"},
+	"DateLessThanEquals":        {family: "date", compare: "le"},
+	"DateGreaterThan":           {family: "date", compare: "gt"},
+	"DateGreaterThanEquals":     {family: "date", compare: "ge"},
+	"IpAddress":                 {family: "ip"},
+	"NotIpAddress":              {negated: true, family: "ip"},
+	"BinaryEquals":              {family: "binary"},
+	"Null":                      {family: "null"},
+}
+
+// canonicalOperator maps a lower-cased operator name to its canonical spelling.
+var canonicalOperator = func() map[string]string {
+	m := make(map[string]string, len(baseOperators))
+	for name := range baseOperators {
+		m[strings.ToLower(name)] = name
+	}
+	return m
+}()
+
+// parseOperator takes an operator apart; base is empty when the operator is unknown.
+func parseOperator(name string) operator {
+	var op operator
+	rest := name
+	lower := strings.ToLower(rest)
+	switch {
+	case strings.HasPrefix(lower, "foranyvalue:"):
+		op.qualifier, rest = anyValue, rest[len("ForAnyValue:"):]
+	case strings.HasPrefix(lower, "forallvalues:"):
+		op.qualifier, rest = allValues, rest[len("ForAllValues:"):]
+	}
+	lower = strings.ToLower(rest)
+	if strings.HasSuffix(lower, "ifexists") && lower != "ifexists" {
+		op.ifExists, lower = true, lower[:len(lower)-len("ifexists")]
+	}
+	op.base = canonicalOperator[lower]
+	if op.base == "Null" && (op.ifExists || op.qualifier != noQualifier) {
+		op.base = "" // NullIfExists and ForAnyValue:Null mean nothing
+	}
+	return op
+}
+
+// Known reports whether this package can evaluate the condition's operator.
+func (c Condition) Known() bool { return parseOperator(c.Operator).base != "" }
+
+// holds decides the condition for a request context, whose keys are lower-cased.
+// It is only called for known operators.
+func (c Condition) holds(ctx map[string][]string) bool {
+	op := parseOperator(c.Operator)
+	base := baseOperators[op.base]
+	got, present := ctx[strings.ToLower(c.Key)]
+	present = present && len(got) > 0
+	if base.family == "null" {
+		wantAbsent := len(c.Values) > 0 && strings.EqualFold(c.Values[0], "true")
+		return wantAbsent != present
+	}
+	if !present {
+		switch {
+		case op.ifExists:
+			return true
+		case op.qualifier == allValues:
+			return true // vacuously: no value fails
+		case op.qualifier == anyValue:
+			return false
+		default:
+			return base.negated // "the key must not match" holds for a missing key
+		}
+	}
+	// matches: does one context value match any of the condition's values, read positively?
+	matches := func(v string) bool {
+		for _, want := range c.Values {
+			if matchValue(base, want, v) {
+				return true
+			}
+		}
+		return false
+	}
+	accepts := func(v string) bool { return matches(v) != base.negated }
+	switch op.qualifier {
+	case allValues:
+		for _, v := range got {
+			if !accepts(v) {
+				return false
+			}
+		}
+		return true
+	case anyValue:
+		for _, v := range got {
+			if accepts(v) {
+				return true
+			}
+		}
+		return false
+	default:
+		if base.negated { // NOR over every pair
+			for _, v := range got {
+				if matches(v) {
+					return false
+				}
+			}
+			return true
+		}
+		for _, v := range got {
+			if matches(v) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// matchValue compares one condition value with one context value, positively.
+func matchValue(base baseOperator, want, got string) bool {
+	switch base.family {
+	case "string":
+		return want == got
+	case "stringIgnoreCase":
+		return strings.EqualFold(want, got)
+	case "like":
+		return compileGlob(want, false).match(got)
+	case "arn":
+		return arnMatch(want, got)
+	case "bool":
+		return strings.EqualFold(want, got)
+	case "binary":
+		w, err1 := base64.StdEncoding.DecodeString(want)
+		g, err2 := base64.StdEncoding.DecodeString(got)
+		return err1 == nil && err2 == nil && string(w) == string(g)
+	case "numeric":
+		w, err1 := strconv.ParseFloat(want, 64)
+		g, err2 := strconv.ParseFloat(got, 64)
+		return err1 == nil && err2 == nil && compare(base.compare, g, w)
+	case "date":
+		w, ok1 := parseDate(want)
+		g, ok2 := parseDate(got)
+		return ok1 && ok2 && compare(base.compare, float64(g.UnixNano()), float64(w.UnixNano()))
+	case "ip":
+		prefix, err := netip.ParsePrefix(want)
+		if err != nil {
+			addr, err := netip.ParseAddr(want)
+			if err != nil {
+				return false
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		addr, err := netip.ParseAddr(got)
+		return err == nil && prefix.Contains(addr)
+	}
+	return false
+}
+
+func compare(how string, got, want float64) bool {
+	switch how {
+	case "lt":
+		return got < want
+	case "le":
+		return got <= want
+	case "gt":
+		return got > want
+	case "ge":
+		return got >= want
+	default:
+		return got == want
+	}
+}
+
+func parseDate(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(secs, 0), true
+	}
+	return time.Time{}, false
+}
+
+// arnMatch compares ARNs the way ArnLike does: each of the six colon-separated
+// parts on its own, so a wildcard never spans a colon before the resource part.
+func arnMatch(want, got string) bool {
+	w := strings.SplitN(want, ":", 6)
+	g := strings.SplitN(got, ":", 6)
+	if len(w) != 6 || len(g) != 6 {
+		return false
+	}
+	for i := range w {
+		if !compileGlob(w[i], false).match(g[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,181 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrUnsupportedOperator is returned by Evaluate when a statement that could
+// decide the request has a condition operator this package cannot evaluate.
+var ErrUnsupportedOperator = errors.New("unsupported condition operator")
+
+// Request is what a call through the endpoint asks for.
+type Request struct {
+	// Principal is the caller: an account ID, an IAM ARN, an STS assumed-role
+	// ARN or a service principal name; empty for an anonymous caller.
+	Principal string
+	Action    string // e.g. logs:PutLogEvents
+	Resource  string // an ARN
+	// Context holds condition keys (any case) and their values.
+	Context map[string][]string
+}
+
+// Decision is the outcome of evaluating a request.
+type Decision struct {
+	Allowed bool
+	// Statement decided it: the first matching Deny, else the first matching
+	// Allow; nil when nothing matched (an implicit deny).
+	Statement *Statement
+}
+
+func (d Decision) String() string {
+	switch {
+	case d.Allowed:
+		return "Allow by " + d.Statement.label()
+	case d.Statement != nil:
+		return "Deny by " + d.Statement.label()
+	default:
+		return "Deny (implicit: no statement allows it)"
+	}
+}
+
+// Evaluate decides a request as IAM does for a resource policy: an explicit
+// Deny wins, then an Allow, and otherwise the request is implicitly denied.
+func (d *Document) Evaluate(r Request) (Decision, error) {
+	ctx := make(map[string][]string, len(r.Context))
+	for k, v := range r.Context {
+		ctx[strings.ToLower(k)] = v
+	}
+	var allow *Statement
+	for i := range d.Statements {
+		st := &d.Statements[i]
+		applies, err := st.applies(r, d.Version, ctx)
+		if err != nil {
+			return Decision{}, err
+		}
+		if !applies {
+			continue
+		}
+		if st.Effect == Deny {
+			return Decision{Allowed: false, Statement: st}, nil
+		}
+		if allow == nil {
+			allow = st
+		}
+	}
+	return Decision{Allowed: allow != nil, Statement: allow}, nil
+}
+
+func (st *Statement) applies(r Request, version string, ctx map[string][]string) (bool, error) {
+	if !st.Principal.matches(r.Principal) {
+		return false, nil
+	}
+	action := strings.ToLower(r.Action)
+	inActions := false
+	for _, a := range st.Action.Values {
+		if compileGlob(a, true).match(action) {
+			inActions = true
+			break
+		}
+	}
+	if inActions == st.Action.Not {
+		return false, nil
+	}
+	inResources := false
+	for _, res := range st.Resource.Values {
+		if p, ok := compileResource(res, version, request, ctx); ok && p.match(r.Resource) {
+			inResources = true
+			break
+		}
+	}
+	if inResources == st.Resource.Not {
+		return false, nil
+	}
+	for _, c := range st.Conditions {
+		if !c.Known() {
+			return false, fmt.Errorf("%s: %q: %w", st.label(), c.Operator, ErrUnsupportedOperator)
+		}
+		if !c.holds(ctx) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// matches reports whether the caller is one the element names (or, for
+// NotPrincipal, one it does not name). A statement without one names everyone.
+func (p Principal) matches(caller string) bool {
+	if !p.Present {
+		return true
+	}
+	named := p.Any || p.names(caller)
+	return named != p.Not
+}
+
+func (p Principal) names(caller string) bool {
+	if caller == "" {
+		return false
+	}
+	for _, entry := range p.AWS {
+		if awsPrincipalCovers(entry, caller) {
+			return true
+		}
+	}
+	for _, list := range [][]string{p.Service, p.Federated, p.CanonicalUser} {
+		for _, v := range list {
+			if v == caller {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// awsPrincipalCovers reports whether a principal entry (an account ID or IAM
+// ARN) takes in the caller: an account takes in all of its identities; a role
+// takes in its sessions, whose STS ARNs drop the role's path.
+func awsPrincipalCovers(entry, caller string) bool {
+	if entry == caller {
+		return true
+	}
+	if account, ok := wholeAccount(entry); ok {
+		return accountOf(caller) == account
+	}
+	e := strings.SplitN(entry, ":", 6)
+	c := strings.SplitN(caller, ":", 6)
+	if len(e) != 6 || len(c) != 6 || e[1] != c[1] || e[4] != c[4] {
+		return false
+	}
+	role, isRole := strings.CutPrefix(e[5], "role/")
+	session, isSession := strings.CutPrefix(c[5], "assumed-role/")
+	if !isRole || !isSession || e[2] != "iam" || c[2] != "sts" {
+		return false
+	}
+	roleName := role[strings.LastIndexByte(role, '/')+1:]
+	sessionRole, _, _ := strings.Cut(session, "/")
+	return sessionRole == roleName
+}
+
+// wholeAccount recognises "111122223333" and "arn:aws:iam::111122223333:root".
+func wholeAccount(entry string) (string, bool) {
+	if accountID.MatchString(entry) {
+		return entry, true
+	}
+	parts := strings.SplitN(entry, ":", 6)
+	if len(parts) == 6 && parts[2] == "iam" && parts[5] == "root" && accountID.MatchString(parts[4]) {
+		return parts[4], true
+	}
+	return "", false
+}
+
+func accountOf(principal string) string {
+	if accountID.MatchString(principal) {
+		return principal
+	}
+	parts := strings.SplitN(principal, ":", 6)
+	if len(parts) == 6 && accountID.MatchString(parts[4]) {
+		return parts[4]
+	}
+	return ""
+}

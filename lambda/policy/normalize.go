@@ -1,0 +1,176 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Normalize returns a copy in canonical form: actions lower-cased, every list
+// sorted and without duplicates, condition keys lower-cased and operators in
+// their canonical spelling. Two policies that differ only in those respects
+// normalize to the same document.
+func (d *Document) Normalize() *Document {
+	out := &Document{Version: d.Version, ID: d.ID}
+	for _, st := range d.Statements {
+		n := Statement{Number: st.Number, Sid: st.Sid, Effect: st.Effect}
+		n.Principal = st.Principal
+		n.Principal.AWS = sortedSet(st.Principal.AWS)
+		n.Principal.Service = sortedSet(st.Principal.Service)
+		n.Principal.Federated = sortedSet(st.Principal.Federated)
+		n.Principal.CanonicalUser = sortedSet(st.Principal.CanonicalUser)
+		actions := make([]string, len(st.Action.Values))
+		for i, a := range st.Action.Values {
+			actions[i] = strings.ToLower(a)
+		}
+		n.Action = Values{Not: st.Action.Not, Values: sortedSet(actions)}
+		n.Resource = Values{Not: st.Resource.Not, Values: sortedSet(st.Resource.Values)}
+		for _, c := range st.Conditions {
+			n.Conditions = append(n.Conditions, Condition{Operator: canonicalOperatorName(c.Operator), Key: strings.ToLower(c.Key), Values: sortedSet(c.Values)})
+		}
+		slices.SortFunc(n.Conditions, func(a, b Condition) int {
+			return strings.Compare(a.Operator+"\x00"+a.Key, b.Operator+"\x00"+b.Key)
+		})
+		out.Statements = append(out.Statements, n)
+	}
+	return out
+}
+
+func canonicalOperatorName(name string) string {
+	op := parseOperator(name)
+	if op.base == "" {
+		return name
+	}
+	s := op.base
+	if op.ifExists {
+		s += "IfExists"
+	}
+	switch op.qualifier {
+	case anyValue:
+		s = "ForAnyValue:" + s
+	case allValues:
+		s = "ForAllValues:" + s
+	}
+	return s
+}
+
+func sortedSet(list []string) []string {
+	if list == nil {
+		return nil
+	}
+	out := slices.Clone(list)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// JSON renders the document with its elements in a fixed order and every list
+// as a JSON list, indented: stable output for a normalized document.
+func (d *Document) JSON() []byte {
+	var b bytes.Buffer
+	b.WriteString("{\n")
+	if d.Version != "" {
+		fmt.Fprintf(&b, "  \"Version\": %s,\n", quote(d.Version))
+	}
+	if d.ID != "" {
+		fmt.Fprintf(&b, "  \"Id\": %s,\n", quote(d.ID))
+	}
+	b.WriteString("  \"Statement\": [")
+	for i := range d.Statements {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n    ")
+		b.Write(d.Statements[i].json(true))
+	}
+	b.WriteString("\n  ]\n}\n")
+	return b.Bytes()
+}
+
+// json renders one statement on one line; withSid false leaves the Sid out,
+// for comparisons where it is only a label.
+func (st *Statement) json(withSid bool) []byte {
+	var fields []string
+	add := func(name string, value any) {
+		v, _ := json.Marshal(value)
+		fields = append(fields, quote(name)+": "+string(v))
+	}
+	if withSid && st.Sid != "" {
+		add("Sid", st.Sid)
+	}
+	add("Effect", string(st.Effect))
+	if p := st.Principal; p.Present {
+		name := "Principal"
+		if p.Not {
+			name = "NotPrincipal"
+		}
+		if p.Any && len(p.AWS)+len(p.Service)+len(p.Federated)+len(p.CanonicalUser) == 0 {
+			add(name, "*")
+		} else {
+			m := map[string][]string{}
+			aws := p.AWS
+			if p.Any {
+				aws = append([]string{"*"}, aws...)
+			}
+			for k, v := range map[string][]string{"AWS": aws, "Service": p.Service, "Federated": p.Federated, "CanonicalUser": p.CanonicalUser} {
+				if len(v) > 0 {
+					m[k] = v
+				}
+			}
+			add(name, m)
+		}
+	}
+	if st.Action.Not {
+		add("NotAction", st.Action.Values)
+	} else {
+		add("Action", st.Action.Values)
+	}
+	if st.Resource.Not {
+		add("NotResource", st.Resource.Values)
+	} else {
+		add("Resource", st.Resource.Values)
+	}
+	if len(st.Conditions) > 0 {
+		block := map[string]map[string][]string{}
+		for _, c := range st.Conditions {
+			if block[c.Operator] == nil {
+				block[c.Operator] = map[string][]string{}
+			}
+			block[c.Operator][c.Key] = append(block[c.Operator][c.Key], c.Values...)
+		}
+		add("Condition", block)
+	}
+	return []byte("{" + strings.Join(fields, ", ") + "}")
+}
+
+func quote(s string) string {
+	v, _ := json.Marshal(s)
+	return string(v)
+}
+
+// exactDifferences compares the normalized statements of both documents as
+// multisets, ignoring Sids and order.
+func exactDifferences(policy, template *Document) []string {
+	remaining := map[string]int{}
+	for _, st := range template.Normalize().Statements {
+		remaining[string(st.json(false))]++
+	}
+	var reasons []string
+	for _, st := range policy.Normalize().Statements {
+		key := string(st.json(false))
+		if remaining[key] > 0 {
+			remaining[key]--
+			continue
+		}
+		reasons = append(reasons, fmt.Sprintf("%s is not in the template: %s", st.label(), key))
+	}
+	for _, st := range template.Normalize().Statements {
+		key := string(st.json(false))
+		if remaining[key] > 0 {
+			remaining[key]--
+			reasons = append(reasons, fmt.Sprintf("the template's %s is missing from the policy: %s", st.label(), key))
+		}
+	}
+	return reasons
+}

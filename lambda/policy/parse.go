@@ -1,0 +1,496 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrInvalidPolicy is wrapped by every error Parse returns.
+var ErrInvalidPolicy = errors.New("invalid policy")
+
+// ParseError says where a policy is wrong: the statement (numbered from 1, 0
+// for the document itself), its Sid, the field and the problem.
+type ParseError struct {
+	Statement int
+	Sid       string
+	Field     string
+	Problem   string
+}
+
+func (e *ParseError) Error() string {
+	var where []string
+	if e.Statement > 0 {
+		s := fmt.Sprintf("statement %d", e.Statement)
+		if e.Sid != "" {
+			s += fmt.Sprintf(" (Sid %q)", e.Sid)
+		}
+		where = append(where, s)
+	}
+	if e.Field != "" {
+		where = append(where, e.Field)
+	}
+	if len(where) == 0 {
+		return "invalid policy: " + e.Problem
+	}
+	return "invalid policy: " + strings.Join(where, ": ") + ": " + e.Problem
+}
+
+func (e *ParseError) Unwrap() error { return ErrInvalidPolicy }
+
+// maxNesting bounds how deep a policy's JSON may nest; real policies need 5.
+const maxNesting = 32
+
+// Parse reads a policy document as AWS accepts it for a VPC endpoint. It is
+// stricter than AWS where AWS is ambiguous (duplicate keys, unknown elements),
+// because a policy this package cannot read exactly must never pass a check.
+func Parse(data []byte) (*Document, error) {
+	if n := utf8.RuneCount(data); n > MaxPolicyLength {
+		return nil, &ParseError{Problem: fmt.Sprintf("%d characters, over the %d-character limit for endpoint policies", n, MaxPolicyLength)}
+	}
+	if !utf8.Valid(data) {
+		return nil, &ParseError{Problem: "not valid UTF-8"}
+	}
+	if err := checkSyntax(data); err != nil {
+		return nil, err
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, &ParseError{Problem: "the document must be a JSON object: " + typeName(data)}
+	}
+	doc := &Document{}
+	for key, raw := range top {
+		switch key {
+		case "Version":
+			v, err := decodeString(raw)
+			if err != nil {
+				return nil, &ParseError{Field: "Version", Problem: err.Error()}
+			}
+			if v != Version2008 && v != Version2012 {
+				return nil, &ParseError{Field: "Version", Problem: fmt.Sprintf("%q is not a policy language version (use %s or %s)", v, Version2012, Version2008)}
+			}
+			doc.Version = v
+		case "Id":
+			v, err := decodeString(raw)
+			if err != nil {
+				return nil, &ParseError{Field: "Id", Problem: err.Error()}
+			}
+			doc.ID = v
+		case "Statement":
+		default:
+			return nil, &ParseError{Field: key, Problem: "unknown element (expected Version, Id or Statement)"}
+		}
+	}
+	raw, ok := top["Statement"]
+	if !ok {
+		return nil, &ParseError{Field: "Statement", Problem: "missing"}
+	}
+	var list []json.RawMessage
+	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("[")) {
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, &ParseError{Field: "Statement", Problem: err.Error()}
+		}
+	} else {
+		list = []json.RawMessage{raw}
+	}
+	for i, r := range list {
+		st, err := parseStatement(i+1, r)
+		if err != nil {
+			return nil, err
+		}
+		doc.Statements = append(doc.Statements, st)
+	}
+	return doc, nil
+}
+
+var statementFields = map[string]bool{
+	"Sid": true, "Effect": true, "Principal": true, "NotPrincipal": true,
+	"Action": true, "NotAction": true, "Resource": true, "NotResource": true, "Condition": true,
+}
+
+func parseStatement(number int, raw json.RawMessage) (Statement, error) {
+	st := Statement{Number: number}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return st, &ParseError{Statement: number, Problem: "a statement must be a JSON object, got " + typeName(raw)}
+	}
+	fail := func(field, format string, args ...any) error {
+		return &ParseError{Statement: number, Sid: st.Sid, Field: field, Problem: fmt.Sprintf(format, args...)}
+	}
+	if r, ok := fields["Sid"]; ok {
+		sid, err := decodeString(r)
+		if err != nil {
+			return st, fail("Sid", "%v", err)
+		}
+		st.Sid = sid
+	}
+	for _, key := range sortedKeys(fields) {
+		if !statementFields[key] {
+			return st, fail(key, "unknown element")
+		}
+	}
+
+	effect, err := decodeString(fields["Effect"])
+	switch {
+	case fields["Effect"] == nil:
+		return st, fail("Effect", "missing")
+	case err != nil:
+		return st, fail("Effect", "%v", err)
+	case effect != string(Allow) && effect != string(Deny):
+		return st, fail("Effect", "%q is neither Allow nor Deny", effect)
+	}
+	st.Effect = Effect(effect)
+
+	if st.Principal, err = parsePrincipalElement(fields); err != nil {
+		return st, fail(principalFieldName(fields), "%v", err)
+	}
+	if st.Action, err = parseValues(fields, "Action", "NotAction", validAction); err != nil {
+		return st, fail(err.(*fieldError).field, "%v", err.(*fieldError).problem)
+	}
+	if st.Resource, err = parseValues(fields, "Resource", "NotResource", validResource); err != nil {
+		return st, fail(err.(*fieldError).field, "%v", err.(*fieldError).problem)
+	}
+	if r, ok := fields["Condition"]; ok {
+		if st.Conditions, err = parseConditions(r); err != nil {
+			return st, fail("Condition", "%v", err)
+		}
+	}
+	return st, nil
+}
+
+type fieldError struct{ field, problem string }
+
+func (e *fieldError) Error() string { return e.field + ": " + e.problem }
+
+// parseValues reads the pair Action/NotAction (or Resource/NotResource): exactly
+// one of them, as a string or a non-empty list of strings.
+func parseValues(fields map[string]json.RawMessage, name, notName string, valid func(string) error) (Values, error) {
+	pos, hasPos := fields[name]
+	neg, hasNeg := fields[notName]
+	switch {
+	case hasPos && hasNeg:
+		return Values{}, &fieldError{name, "both " + name + " and " + notName + " are set; use one"}
+	case !hasPos && !hasNeg:
+		return Values{}, &fieldError{name, "missing (one of " + name + " or " + notName + " is required)"}
+	}
+	field, raw := name, pos
+	if hasNeg {
+		field, raw = notName, neg
+	}
+	list, err := decodeStringList(raw)
+	if err != nil {
+		return Values{}, &fieldError{field, err.Error()}
+	}
+	for _, v := range list {
+		if err := valid(v); err != nil {
+			return Values{}, &fieldError{field, err.Error()}
+		}
+	}
+	return Values{Not: hasNeg, Values: list}, nil
+}
+
+var actionShape = regexp.MustCompile(`^[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+$`)
+
+func validAction(a string) error {
+	if a == "*" || actionShape.MatchString(a) {
+		return nil
+	}
+	return fmt.Errorf("%q is not an action (expected \"*\" or \"service:Action\", wildcards allowed)", a)
+}
+
+func validResource(r string) error {
+	if r == "*" || strings.HasPrefix(r, "arn:") {
+		return nil
+	}
+	return fmt.Errorf("%q is not a resource (expected \"*\" or an ARN)", r)
+}
+
+func principalFieldName(fields map[string]json.RawMessage) string {
+	if _, ok := fields["NotPrincipal"]; ok {
+		return "NotPrincipal"
+	}
+	return "Principal"
+}
+
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+func parsePrincipalElement(fields map[string]json.RawMessage) (Principal, error) {
+	pos, hasPos := fields["Principal"]
+	neg, hasNeg := fields["NotPrincipal"]
+	if hasPos && hasNeg {
+		return Principal{}, errors.New("both Principal and NotPrincipal are set; use one")
+	}
+	if !hasPos && !hasNeg {
+		return Principal{}, nil
+	}
+	raw := pos
+	if hasNeg {
+		raw = neg
+	}
+	p := Principal{Present: true, Not: hasNeg}
+	if s, err := decodeString(raw); err == nil {
+		if s != "*" {
+			return p, fmt.Errorf("%q: a principal given as a string must be \"*\"; name others as {\"AWS\": ...}", s)
+		}
+		p.Any = true
+		return p, nil
+	}
+	var kinds map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &kinds); err != nil || kinds == nil {
+		return p, fmt.Errorf("must be \"*\" or an object such as {\"AWS\": ...}, got %s", typeName(raw))
+	}
+	if len(kinds) == 0 {
+		return p, errors.New("names no principal")
+	}
+	for _, kind := range sortedKeys(kinds) {
+		list, err := decodeStringList(kinds[kind])
+		if err != nil {
+			return p, fmt.Errorf("%s: %v", kind, err)
+		}
+		for _, v := range list {
+			if err := validPrincipal(kind, v); err != nil {
+				return p, fmt.Errorf("%s: %v", kind, err)
+			}
+		}
+		switch kind {
+		case "AWS":
+			for _, v := range list {
+				if v == "*" {
+					p.Any = true
+				} else {
+					p.AWS = append(p.AWS, v)
+				}
+			}
+		case "Service":
+			p.Service = list
+		case "Federated":
+			p.Federated = list
+		case "CanonicalUser":
+			p.CanonicalUser = list
+		default:
+			return p, fmt.Errorf("unknown principal type %q (expected AWS, Service, Federated or CanonicalUser)", kind)
+		}
+	}
+	return p, nil
+}
+
+func validPrincipal(kind, v string) error {
+	if kind == "AWS" {
+		if v == "*" || accountID.MatchString(v) || strings.HasPrefix(v, "arn:") && !strings.ContainsAny(v, "*?") {
+			return nil
+		}
+		return fmt.Errorf("%q is not \"*\", an account ID or an ARN without wildcards", v)
+	}
+	if v == "" || strings.ContainsAny(v, "*?") {
+		return fmt.Errorf("%q: must be a name without wildcards", v)
+	}
+	return nil
+}
+
+func parseConditions(raw json.RawMessage) ([]Condition, error) {
+	var ops map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ops); err != nil || ops == nil {
+		return nil, fmt.Errorf("must be an object of operators, got %s", typeName(raw))
+	}
+	var out []Condition
+	for _, op := range sortedKeys(ops) {
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(ops[op], &keys); err != nil || keys == nil {
+			return nil, fmt.Errorf("%s: must be an object of condition keys, got %s", op, typeName(ops[op]))
+		}
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("%s: names no condition key", op)
+		}
+		seenKeys := map[string]bool{}
+		for _, key := range sortedKeys(keys) {
+			if seenKeys[strings.ToLower(key)] {
+				return nil, fmt.Errorf("%s: %s: duplicate condition key (keys ignore case)", op, key)
+			}
+			seenKeys[strings.ToLower(key)] = true
+			values, err := decodeConditionValues(keys[key])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %v", op, key, err)
+			}
+			out = append(out, Condition{Operator: op, Key: key, Values: values})
+		}
+	}
+	return out, nil
+}
+
+// decodeConditionValues accepts a string, number or boolean, or a list of them.
+func decodeConditionValues(raw json.RawMessage) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	var items []json.RawMessage
+	if bytes.HasPrefix(raw, []byte("[")) {
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, err
+		}
+		if len(items) == 0 {
+			return nil, errors.New("an empty list of values")
+		}
+	} else {
+		items = []json.RawMessage{raw}
+	}
+	values := make([]string, 0, len(items))
+	for _, item := range items {
+		item = bytes.TrimSpace(item)
+		switch {
+		case len(item) > 0 && item[0] == '"':
+			var s string
+			if err := json.Unmarshal(item, &s); err != nil {
+				return nil, err
+			}
+			values = append(values, s)
+		case string(item) == "true" || string(item) == "false":
+			values = append(values, string(item))
+		case len(item) > 0 && (item[0] == '-' || item[0] >= '0' && item[0] <= '9'):
+			values = append(values, string(item))
+		default:
+			return nil, fmt.Errorf("a value must be a string, number or boolean, got %s", typeName(item))
+		}
+	}
+	return values, nil
+}
+
+func decodeString(raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("must be a string, got %s", typeName(raw))
+	}
+	return s, nil
+}
+
+// decodeStringList accepts a string or a non-empty list of non-empty strings.
+func decodeStringList(raw json.RawMessage) ([]string, error) {
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		if one == "" {
+			return nil, errors.New("an empty string")
+		}
+		return []string{one}, nil
+	}
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
+		return nil, fmt.Errorf("must be a string or a list of strings, got %s", typeName(raw))
+	}
+	if len(list) == 0 {
+		return nil, errors.New("an empty list")
+	}
+	for _, s := range list {
+		if s == "" {
+			return nil, errors.New("an empty string in the list")
+		}
+	}
+	return list, nil
+}
+
+// typeName names the JSON type of raw for error messages.
+func typeName(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		if len(bytes.TrimSpace(raw[1:])) > 0 && bytes.TrimSpace(raw[1:])[0] == ']' {
+			return "an empty list"
+		}
+		return "a list"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// checkSyntax rejects what encoding/json would quietly accept: duplicate keys
+// (AWS and this package might keep different copies), nesting deeper than any
+// policy needs, and trailing data.
+func checkSyntax(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := walkValue(dec, "", 0); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &ParseError{Problem: "unexpected data after the policy document"}
+	}
+	return nil
+}
+
+func walkValue(dec *json.Decoder, path string, depth int) error {
+	if depth > maxNesting {
+		return &ParseError{Field: path, Problem: fmt.Sprintf("nested deeper than %d levels", maxNesting)}
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return &ParseError{Problem: "not valid JSON: " + jsonProblem(err, dec)}
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	switch delim {
+	case '{':
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return &ParseError{Problem: "not valid JSON: " + jsonProblem(err, dec)}
+			}
+			key := tok.(string)
+			if seen[key] {
+				return &ParseError{Field: joinPath(path, key), Problem: "duplicate key"}
+			}
+			seen[key] = true
+			if err := walkValue(dec, joinPath(path, key), depth+1); err != nil {
+				return err
+			}
+		}
+	case '[':
+		for i := 0; dec.More(); i++ {
+			if err := walkValue(dec, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return &ParseError{Problem: "not valid JSON: " + jsonProblem(err, dec)}
+	}
+	return nil
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func jsonProblem(err error, dec *json.Decoder) string {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Sprintf("unexpected end of input at offset %d", dec.InputOffset())
+	}
+	return fmt.Sprintf("%v (near offset %d)", err, dec.InputOffset())
+}

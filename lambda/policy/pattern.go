@@ -1,0 +1,290 @@
+package policy
+
+import (
+	"math/bits"
+	"strings"
+)
+
+// A pattern is an IAM wildcard pattern compiled to tokens, so that a literal
+// '*' (from the policy variable ${*}) and the wildcard '*' stay apart.
+type pattern []token
+
+type tokenKind uint8
+
+const (
+	literal tokenKind = iota
+	anyChar           // ?
+	anyRun            // *
+	// anyRunInSegment is a '*' inside a colon-separated part of an ARN: AWS
+	// documents that only a '*' ending such a part may match past a colon.
+	anyRunInSegment
+)
+
+type token struct {
+	kind tokenKind
+	char byte
+}
+
+// compileGlob reads '*' and '?' as wildcards and everything else literally.
+// foldCase lower-cases the literals, for actions, which IAM compares without case.
+func compileGlob(s string, foldCase bool) pattern {
+	if foldCase {
+		s = strings.ToLower(s)
+	}
+	p := make(pattern, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*':
+			if len(p) > 0 && p[len(p)-1].kind == anyRun {
+				continue // "**" means the same as "*"
+			}
+			p = append(p, token{kind: anyRun})
+		case '?':
+			p = append(p, token{kind: anyChar})
+		default:
+			p = append(p, token{kind: literal, char: s[i]})
+		}
+	}
+	return p
+}
+
+func (t token) isStar() bool { return t.kind == anyRun || t.kind == anyRunInSegment }
+
+// isUniversal reports whether the pattern matches every string.
+func (p pattern) isUniversal() bool {
+	return len(p) == 1 && p[0].kind == anyRun
+}
+
+// literalPrefix is the part before the first wildcard.
+func (p pattern) literalPrefix() []byte {
+	var b []byte
+	for _, t := range p {
+		if t.kind != literal {
+			break
+		}
+		b = append(b, t.char)
+	}
+	return b
+}
+
+// match reports whether s (already case-folded by the caller when needed) is in
+// the pattern's language. It runs the pattern's automaton over s: O(len(s)·len(p)).
+func (p pattern) match(s string) bool {
+	states := newStateSet(len(p))
+	states.add(0)
+	p.closeOverStars(states)
+	next := newStateSet(len(p))
+	for i := 0; i < len(s); i++ {
+		next.clear()
+		c := s[i]
+		for q := range states.each() {
+			if q == len(p) {
+				continue
+			}
+			switch t := p[q]; t.kind {
+			case anyRun:
+				next.add(q)
+			case anyRunInSegment:
+				if c != ':' {
+					next.add(q)
+				}
+			case anyChar:
+				next.add(q + 1)
+			case literal:
+				if t.char == c {
+					next.add(q + 1)
+				}
+			}
+		}
+		p.closeOverStars(next)
+		states, next = next, states
+		if states.empty() {
+			return false
+		}
+	}
+	return states.has(len(p))
+}
+
+// closeOverStars adds the states reachable without reading a character: a '*'
+// may match the empty string.
+func (p pattern) closeOverStars(s *stateSet) {
+	for q := 0; q < len(p); q++ {
+		if p[q].isStar() && s.has(q) {
+			s.add(q + 1)
+		}
+	}
+}
+
+// subsetOf reports whether every string p matches is matched by q too. It is
+// sound (true only when the inclusion holds) and runs in O(len(p)·len(q)); it may
+// answer false for a few exotic inclusions that depend on '?' in p, which makes a
+// check stricter, never looser.
+//
+// It walks q's automaton over p's tokens and keeps, after each token, only the
+// states q is sure to reach whatever concrete characters p's wildcards stand for:
+// a literal moves q as usual; a '?' in p keeps only moves that take any
+// character; a '*' in p keeps only q's '*' states, the only ones that survive
+// strings of every length. Since fewer states can only accept less, reaching q's
+// end from this set proves the inclusion.
+func (p pattern) subsetOf(q pattern) bool {
+	if q.isUniversal() {
+		return true
+	}
+	// Fast path for the common "literal prefix then wildcards" shape.
+	qp, pp := q.literalPrefix(), p.literalPrefix()
+	n := min(len(qp), len(pp))
+	if string(qp[:n]) != string(pp[:n]) {
+		return false
+	}
+	if len(qp) == len(q) { // q is a plain string
+		return len(pp) == len(p) && len(p) == len(q)
+	}
+	if len(qp) == len(q)-1 && q[len(q)-1].kind == anyRun && len(pp) >= len(qp) {
+		return true // q is "prefix*" and p starts with that prefix
+	}
+
+	states := newStateSet(len(q))
+	states.add(0)
+	q.closeOverStars(states)
+	next := newStateSet(len(q))
+	for _, t := range p {
+		next.clear()
+		for s := range states.each() {
+			if s == len(q) {
+				continue
+			}
+			if qt := q[s]; qt.absorbs(t) {
+				next.add(s)
+			} else if qt.consumesOne(t) {
+				next.add(s + 1)
+			}
+		}
+		q.closeOverStars(next)
+		states, next = next, states
+		if states.empty() {
+			return false
+		}
+	}
+	return states.has(len(q))
+}
+
+// absorbs reports whether q's token t, a star, stays put whatever p's token
+// p stands for.
+func (t token) absorbs(p token) bool {
+	switch t.kind {
+	case anyRun:
+		return true
+	case anyRunInSegment:
+		return p.kind == literal && p.char != ':' || p.kind == anyRunInSegment
+	}
+	return false
+}
+
+// consumesOne reports whether q's token t reads the one character p's token
+// stands for, whichever it is.
+func (t token) consumesOne(p token) bool {
+	switch p.kind {
+	case literal:
+		return t.kind == anyChar || t.kind == literal && t.char == p.char
+	case anyChar:
+		return t.kind == anyChar
+	}
+	return false
+}
+
+// intersects reports whether some string matches both patterns. It is exact:
+// a search over pairs of positions in p and q, O(len(p)·len(q)).
+func (p pattern) intersects(q pattern) bool {
+	width := len(q) + 1
+	seen := make([]bool, (len(p)+1)*width)
+	var stack [][2]int
+	push := func(i, j int) {
+		if !seen[i*width+j] {
+			seen[i*width+j] = true
+			stack = append(stack, [2]int{i, j})
+		}
+	}
+	push(0, 0)
+	for len(stack) > 0 {
+		i, j := stack[len(stack)-1][0], stack[len(stack)-1][1]
+		stack = stack[:len(stack)-1]
+		if i == len(p) && j == len(q) {
+			return true
+		}
+		// A '*' may match nothing.
+		if i < len(p) && p[i].isStar() {
+			push(i+1, j)
+		}
+		if j < len(q) && q[j].isStar() {
+			push(i, j+1)
+		}
+		if i == len(p) || j == len(q) {
+			continue
+		}
+		// Both read one character: possible when some character suits both.
+		a, b := p[i], q[j]
+		if !shareCharacter(a, b) {
+			continue
+		}
+		ni, nj := i+1, j+1
+		if a.isStar() {
+			ni = i
+		}
+		if b.isStar() {
+			nj = j
+		}
+		push(ni, nj)
+	}
+	return false
+}
+
+func shareCharacter(a, b token) bool {
+	if a.kind != literal {
+		a, b = b, a
+	}
+	switch {
+	case a.kind != literal:
+		return true // two wildcards: any non-colon character suits both
+	case b.kind == literal:
+		return a.char == b.char
+	case b.kind == anyRunInSegment:
+		return a.char != ':'
+	}
+	return true
+}
+
+// stateSet is a bit set of automaton states 0..n.
+type stateSet struct{ words []uint64 }
+
+func newStateSet(n int) *stateSet { return &stateSet{words: make([]uint64, n/64+1)} }
+
+func (s *stateSet) add(i int)      { s.words[i/64] |= 1 << (i % 64) }
+func (s *stateSet) has(i int) bool { return s.words[i/64]&(1<<(i%64)) != 0 }
+func (s *stateSet) clear() {
+	for i := range s.words {
+		s.words[i] = 0
+	}
+}
+func (s *stateSet) empty() bool {
+	for _, w := range s.words {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// each yields the members in increasing order.
+func (s *stateSet) each() func(func(int) bool) {
+	return func(yield func(int) bool) {
+		for wi, w := range s.words {
+			for w != 0 {
+				bit := bits.TrailingZeros64(w)
+				if !yield(wi*64 + bit) {
+					return
+				}
+				w &^= 1 << bit
+			}
+		}
+	}
+}

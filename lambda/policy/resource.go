@@ -1,0 +1,98 @@
+package policy
+
+import "strings"
+
+// How a resource pattern is read. The check needs two readings because AWS's
+// own is not fully pinned down: the broad one matches at least what AWS does
+// (for what a policy allows), the narrow one at most (for what a template allows).
+type reading uint8
+
+const (
+	// broad: every '*' matches across colons; policy variables match anything.
+	broad reading = iota
+	// narrow: a '*' inside an ARN part stops at colons; a pattern with a policy
+	// variable matches nothing.
+	narrow
+	// request: as AWS documents it, with policy variables taken from the request.
+	request
+)
+
+// compileResource compiles a Resource value. Policy variables (${aws:username})
+// exist only in policies of version 2012-10-17. ok is false when the pattern
+// can match nothing under this reading.
+func compileResource(s string, version string, how reading, ctx map[string][]string) (p pattern, ok bool) {
+	variables := version == Version2012
+	p = make(pattern, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' {
+			end := strings.IndexByte(s[i:], '}')
+			if end < 0 {
+				p = append(p, token{kind: literal, char: c})
+				continue
+			}
+			name := s[i+2 : i+end]
+			i += end
+			switch name {
+			case "*", "?", "$": // escapes for the characters themselves
+				p = append(p, token{kind: literal, char: name[0]})
+				continue
+			}
+			switch how {
+			case broad:
+				p = appendStar(p, anyRun)
+			case narrow:
+				return nil, false
+			case request:
+				value, found := variableValue(name, ctx)
+				if !found {
+					return nil, false // AWS: a statement whose variable has no value does not match
+				}
+				for j := 0; j < len(value); j++ {
+					p = append(p, token{kind: literal, char: value[j]})
+				}
+			}
+			continue
+		}
+		switch c {
+		case '*':
+			kind := anyRun
+			endsPart := i+1 == len(s) || s[i+1] == ':'
+			if how != broad && !endsPart {
+				kind = anyRunInSegment
+			}
+			p = appendStar(p, kind)
+		case '?':
+			p = append(p, token{kind: anyChar})
+		default:
+			p = append(p, token{kind: literal, char: c})
+		}
+	}
+	return p, true
+}
+
+func appendStar(p pattern, kind tokenKind) pattern {
+	if n := len(p); n > 0 && p[n-1].isStar() {
+		if kind == anyRun {
+			p[n-1].kind = anyRun // the wider of two adjacent stars wins
+		}
+		return p
+	}
+	return append(p, token{kind: kind})
+}
+
+// variableValue resolves ${key} or ${key, 'default'} from the request context.
+func variableValue(name string, ctx map[string][]string) (string, bool) {
+	key, def, hasDefault := strings.Cut(name, ",")
+	key = strings.ToLower(strings.TrimSpace(key))
+	if values := ctx[key]; len(values) > 0 {
+		return values[0], true
+	}
+	if hasDefault {
+		def = strings.TrimSpace(def)
+		if len(def) >= 2 && def[0] == '\'' && def[len(def)-1] == '\'' {
+			return def[1 : len(def)-1], true
+		}
+	}
+	return "", false
+}
