@@ -51,7 +51,8 @@ func Check(policy, template *Document, mode Mode) Verdict {
 // A patternSet is the compiled Action/NotAction or Resource/NotResource of one statement.
 type patternSet struct {
 	not      bool
-	texts    []string // as written (case-folded for actions)
+	foldCase bool     // actions: texts compare without case
+	texts    []string // as written
 	patterns []pattern
 }
 
@@ -64,9 +65,8 @@ type compiledStatement struct {
 // compileStatement compiles for an over-approximation (wide) or an
 // under-approximation (!wide) of what the statement reaches.
 func compileStatement(st *Statement, version string, wide bool) compiledStatement {
-	cs := compiledStatement{Statement: st, actions: patternSet{not: st.Action.Not}, resources: patternSet{not: st.Resource.Not}}
+	cs := compiledStatement{Statement: st, actions: patternSet{not: st.Action.Not, foldCase: true}, resources: patternSet{not: st.Resource.Not}}
 	for _, a := range st.Action.Values {
-		a = strings.ToLower(a)
 		cs.actions.texts = append(cs.actions.texts, a)
 		cs.actions.patterns = append(cs.actions.patterns, compileGlob(a, true))
 	}
@@ -98,7 +98,7 @@ func (s patternSet) containsOne(xText string, x pattern) bool {
 		return true
 	}
 	for i, y := range s.patterns {
-		if s.texts[i] == xText || x.subsetOf(y) {
+		if s.texts[i] == xText || s.foldCase && strings.EqualFold(s.texts[i], xText) || x.subsetOf(y) {
 			return true
 		}
 	}
@@ -125,7 +125,7 @@ func (s patternSet) contains(other patternSet) bool {
 	}
 	// all but X contains all but Y when X is within Y.
 	for i, x := range s.patterns {
-		if !(patternSet{texts: other.texts, patterns: other.patterns}).containsOne(s.texts[i], x) {
+		if !other.negated().containsOne(s.texts[i], x) {
 			return false
 		}
 	}
@@ -159,12 +159,19 @@ func (s patternSet) intersects(other patternSet) bool {
 
 // negated is the list of a Not set read positively.
 func (s patternSet) negated() patternSet {
-	return patternSet{texts: s.texts, patterns: s.patterns}
+	s.not = false
+	return s
 }
 
 // single is the set holding just the i-th pattern.
 func (s patternSet) single(i int) patternSet {
-	return patternSet{texts: s.texts[i : i+1], patterns: s.patterns[i : i+1]}
+	s.texts, s.patterns = s.texts[i:i+1], s.patterns[i:i+1]
+	return s
+}
+
+// universal reports whether the set is just "*".
+func (s patternSet) universal() bool {
+	return !s.not && len(s.patterns) == 1 && s.patterns[0].isUniversal()
 }
 
 func (s patternSet) String() string {
@@ -321,8 +328,9 @@ func (c *checker) escapesFromDenies(s compiledStatement) []string {
 				} else if !s.resources.intersects(resources) {
 					continue
 				}
-				if !c.policyDenies2(s, d, actions, resources) {
-					missing = append(missing, actions.String()+" on "+resources.String())
+				if !c.policyDeniesAll(s, d, actions, resources) {
+					missing = append(missing, actions.String())
+					break
 				}
 			}
 			if d.actions.not {
@@ -330,17 +338,21 @@ func (c *checker) escapesFromDenies(s compiledStatement) []string {
 			}
 		}
 		if len(missing) > 0 {
-			reasons = append(reasons, fmt.Sprintf("%s allows %s, which the template denies in %s, and no Deny in the policy takes it back",
-				s.label(), strings.Join(missing, "; "), d.label()))
+			where := ""
+			if !d.resources.universal() {
+				where = " on " + d.resources.String()
+			}
+			reasons = append(reasons, fmt.Sprintf("%s allows %s%s, which the template denies in %s, and no Deny in the policy takes it back",
+				s.label(), strings.Join(missing, ", "), where, d.label()))
 		}
 	}
 	return reasons
 }
 
-// policyDenies2 reports whether some Deny of the policy applies to at least
+// policyDeniesAll reports whether some Deny of the policy applies to at least
 // every request where both the policy's Allow s and the template's Deny d
 // apply, for the given actions and resources.
-func (c *checker) policyDenies2(s, d compiledStatement, actions, resources patternSet) bool {
+func (c *checker) policyDeniesAll(s, d compiledStatement, actions, resources patternSet) bool {
 	premises := append(append([]Condition(nil), s.Conditions...), d.Conditions...)
 	for _, pd := range c.policyDenies {
 		if pd.actions.contains(actions) && pd.resources.contains(resources) &&

@@ -298,13 +298,13 @@ func TestCheck(t *testing.T) {
 		{"split statements", stmt(`{"Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents","Resource":` + own + `},{"Sid":"B","Effect":"Allow","Principal":"*","Action":"logs:CreateLogStream","Resource":"arn:aws:logs:eu-west-1:111122223333:log-group:app"}`), ownLogGroups, true, ""},
 		{"empty statement list allows nothing", stmt(``), ownLogGroups, true, ""},
 		{"foreign account", stmt(`{"Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents","Resource":"arn:aws:logs:eu-west-1:444455556666:log-group:*"}`), ownLogGroups, false,
-			"statement 1 allows logs:putlogevents on arn:aws:logs:eu-west-1:444455556666:log-group:*, outside arn:aws:logs:eu-west-1:111122223333:log-group:*"},
+			"statement 1 allows logs:PutLogEvents on arn:aws:logs:eu-west-1:444455556666:log-group:*, outside arn:aws:logs:eu-west-1:111122223333:log-group:*"},
 		{"wildcard account digit", stmt(`{"Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents","Resource":"arn:aws:logs:eu-west-1:11112222333?:log-group:*"}`), ownLogGroups, false,
 			"11112222333?"},
 		{"any region", stmt(`{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":"arn:aws:logs:*:111122223333:log-group:*"}`), ownLogGroups, false, "arn:aws:logs:*:111122223333"},
 		{"other service", stmt(`{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":` + own + `}`), ownLogGroups, false, "an action outside the template"},
 		{"NotAction in an Allow", stmt(`{"Effect":"Allow","Principal":"*","NotAction":"logs:Delete*","Resource":` + own + `}`), ownLogGroups, false,
-			"everything except logs:delete*"},
+			"everything except logs:Delete*"},
 		{"NotResource in an Allow", stmt(`{"Effect":"Allow","Principal":"*","Action":"logs:*","NotResource":"arn:aws:logs:*:444455556666:*"}`), ownLogGroups, false,
 			"everything except arn:aws:logs:*:444455556666:*"},
 		{"policy variable for the account", stmt(`{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":"arn:aws:logs:eu-west-1:${aws:PrincipalAccount}:log-group:*"}`), ownLogGroups, false,
@@ -315,7 +315,7 @@ func TestCheck(t *testing.T) {
 			"statement 1 allows logs:* on *"},
 		{"strict template itself", strict, strict, true, ""},
 		{"strict: allow without the denies", ownLogGroups, strict, false,
-			`statement 1 ("OwnLogGroups") allows logs:createexporttask on *; logs:putsubscriptionfilter on *, which the template denies in statement 2 ("NoExport")`},
+			`statement 1 ("OwnLogGroups") allows logs:CreateExportTask, logs:PutSubscriptionFilter, which the template denies in statement 2 ("NoExport")`},
 		{"strict: only PutLogEvents needs no deny", stmt(`{"Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents","Resource":` + own + `}`), strict, true, ""},
 		{"strict: a wider deny in the policy", stmt(`{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":` + own + `},{"Effect":"Deny","Principal":"*","Action":["logs:Create*","logs:Put*"],"Resource":"*"}`), strict, true, ""},
 		{"strict: a deny limited by condition does not cover", stmt(`{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":` + own + `},{"Effect":"Deny","Principal":"*","Action":["logs:CreateExportTask","logs:PutSubscriptionFilter"],"Resource":"*","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"}}}`), strict, false,
@@ -391,7 +391,7 @@ func ExampleCheck() {
 	fmt.Println(v.Reasons[0])
 	// Output:
 	// false
-	// statement 1 allows logs:putlogevents on arn:aws:logs:*:*:log-group:*, outside arn:aws:logs:eu-west-1:111122223333:log-group:*
+	// statement 1 allows logs:PutLogEvents on arn:aws:logs:*:*:log-group:*, outside arn:aws:logs:eu-west-1:111122223333:log-group:*
 }
 
 func ExampleDocument_Evaluate() {

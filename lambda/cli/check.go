@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
+)
+
+func init() {
+	commands["check"] = command{"check a policy file against a template (exit 0 compliant, 1 not, 2 bad input)", runCheck}
+	commands["render"] = command{"print a rendered template", runRender}
+}
+
+const checkSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--mode subset|exact] POLICY_FILE"
+
+func runCheck(_ context.Context, env Env, args []string) int {
+	fs := newFlagSet("check", env, checkSynopsis)
+	var tf templateFlags
+	tf.register(fs)
+	modeFlag := fs.String("mode", string(policy.Subset), "subset: allow nothing beyond the template; exact: be the template, up to formatting")
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return usageError(env, "check", err)
+	}
+	if len(files) != 1 {
+		return usageError(env, "check", errors.New("give exactly one POLICY_FILE (or - for standard input)"))
+	}
+	mode, err := policy.ParseMode(*modeFlag)
+	if err != nil {
+		return usageError(env, "check", fmt.Errorf("--mode: %w", err))
+	}
+	name, rendered, err := tf.render()
+	if err != nil {
+		return usageError(env, "check", err)
+	}
+	template, err := policy.Parse(rendered)
+	if err != nil { // a bug in a template, not in the user's input
+		return usageError(env, "check", fmt.Errorf("template %s: %w", name, err))
+	}
+	data, err := readInput(env, files[0])
+	if err != nil {
+		return usageError(env, "check", err)
+	}
+	doc, err := policy.Parse(data)
+	if err != nil {
+		return usageError(env, "check", fmt.Errorf("%s: %w", files[0], err))
+	}
+	v := policy.Check(doc, template, mode)
+	if v.Compliant {
+		fmt.Fprintf(env.Stdout, "compliant: %s allows nothing beyond the %s template (%s mode)\n", files[0], name, mode)
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stdout, "noncompliant: %s against the %s template (%s mode):\n", files[0], name, mode)
+	for _, r := range v.Reasons {
+		fmt.Fprintf(env.Stdout, "- %s\n", r)
+	}
+	return ExitNegative
+}
+
+const renderSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]..."
+
+func runRender(_ context.Context, env Env, args []string) int {
+	fs := newFlagSet("render", env, renderSynopsis)
+	var tf templateFlags
+	tf.register(fs)
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return usageError(env, "render", err)
+	}
+	if len(rest) > 0 {
+		return usageError(env, "render", fmt.Errorf("unexpected argument %q", rest[0]))
+	}
+	_, rendered, err := tf.render()
+	if err != nil {
+		return usageError(env, "render", err)
+	}
+	env.Stdout.Write(rendered)
+	if len(rendered) > 0 && rendered[len(rendered)-1] != '\n' {
+		fmt.Fprintln(env.Stdout)
+	}
+	return ExitOK
+}

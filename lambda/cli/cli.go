@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Exit statuses shared by every command.
+const (
+	ExitOK       = 0
+	ExitNegative = 1 // non-compliant, denied
+	ExitUsage    = 2 // bad input or usage
+)
+
+// Env is what a command may touch of the world outside.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	ReadFile       func(name string) ([]byte, error)
+}
+
+// OSEnv is the process's own standard streams and file system.
+func OSEnv() Env {
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ReadFile: os.ReadFile}
+}
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, env Env, args []string) int
+}
+
+// commands is filled by each command's file.
+var commands = map[string]command{}
+
+// Run runs the command named by args[0] and returns the exit status.
+func Run(ctx context.Context, env Env, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.Stderr)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "vpce-guard: unknown command %q\n", args[0])
+		usage(env.Stderr)
+		return ExitUsage
+	}
+	return cmd.run(ctx, env, args[1:])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: vpce-guard COMMAND [flags] [args]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", name, commands[name].summary)
+	}
+	fmt.Fprintln(w, "\nrun 'vpce-guard COMMAND -h' for a command's flags")
+}
+
+// parseArgs parses flags that may come before, between or after the
+// positional arguments, as people type them.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+// newFlagSet makes a flag set that reports errors instead of exiting.
+func newFlagSet(name string, env Env, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "usage: vpce-guard %s %s\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// usageError prints a problem with the command line and returns ExitUsage.
+func usageError(env Env, name string, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stderr, "vpce-guard %s: %v\n", name, err)
+	return ExitUsage
+}
+
+// stringList is a flag that may be given several times.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// readInput reads a named file, or standard input for "-".
+func readInput(env Env, name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(env.Stdin)
+	}
+	return env.ReadFile(name)
+}

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vpce-guard/vpce-guard/policytemplates"
+)
+
+// templateFlags are the flags check and render share to pick and fill a template.
+type templateFlags struct {
+	service, account, region, partition string
+	logGroups                           stringList
+}
+
+func (t *templateFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.service, "service", "", "the template: logs, logs-strict or events, or an endpoint service name such as com.amazonaws.eu-west-1.logs")
+	fs.StringVar(&t.account, "account", "", "the account ID that owns the endpoint (12 digits)")
+	fs.StringVar(&t.region, "region", "", "the endpoint's region, e.g. eu-west-1")
+	fs.StringVar(&t.partition, "partition", "", "the ARN partition (default: from the region: aws, aws-cn or aws-us-gov)")
+	fs.Var(&t.logGroups, "log-group", "a log-group name pattern to allow (repeatable; default: every log group of the account)")
+}
+
+// render picks the template and renders it.
+func (t *templateFlags) render() (name string, rendered []byte, err error) {
+	if t.service == "" {
+		return "", nil, fmt.Errorf("--service is required (one of %s)", strings.Join(policytemplates.Names(), ", "))
+	}
+	name = t.service
+	if !slices.Contains(policytemplates.Names(), name) {
+		var ok bool
+		name, _, ok = policytemplates.TemplateFor(t.service, policytemplates.Options{})
+		if !ok {
+			return "", nil, fmt.Errorf("--service %q: no template for it (templates: %s; or an endpoint service name of Logs or Events)",
+				t.service, strings.Join(policytemplates.Names(), ", "))
+		}
+	}
+	rendered, err = policytemplates.Render(name, policytemplates.Params{
+		Partition: t.partition, Region: t.region, AccountID: t.account, LogGroupPatterns: t.logGroups,
+	})
+	return name, rendered, err
+}
