@@ -1,0 +1,262 @@
+package policytemplates
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Template names.
+const (
+	Logs       = "logs"
+	LogsStrict = "logs-strict"
+	Events     = "events"
+)
+
+// MaxPolicyLength is the most characters, white space included, that a VPC
+// endpoint policy may have.
+const MaxPolicyLength = 20480
+
+var (
+	// ErrUnknownTemplate is returned by Render for a name not in Names.
+	ErrUnknownTemplate = errors.New("unknown policy template")
+	// ErrPolicyTooLarge is returned by Render when the policy would exceed
+	// MaxPolicyLength, which takes many or long log-group patterns.
+	ErrPolicyTooLarge = errors.New("rendered policy too large for a VPC endpoint")
+)
+
+//go:embed templates/*.json
+var templateFiles embed.FS
+
+const logGroupPlaceholder = "{{logGroup}}"
+
+// Names returns the template names in alphabetical order.
+func Names() []string {
+	entries, err := fs.ReadDir(templateFiles, "templates")
+	if err != nil {
+		return nil // cannot happen: the directory is embedded
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".json"))
+	}
+	slices.Sort(names) // by name, not file name: logs before logs-strict
+	return names
+}
+
+// Render returns the named template filled in with p, as indented JSON.
+func Render(name string, p Params) ([]byte, error) {
+	if !slices.Contains(Names(), name) {
+		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownTemplate, name, strings.Join(Names(), ", "))
+	}
+	source, err := templateFiles.ReadFile("templates/" + name + ".json")
+	if err != nil {
+		return nil, err // cannot happen: Names lists the embedded files
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	if p.Partition == "" {
+		p.Partition = PartitionForRegion(p.Region)
+	}
+
+	tree, err := decodeOrdered(source)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	r := renderer{
+		vars:      strings.NewReplacer("{{partition}}", p.Partition, "{{region}}", p.Region, "{{account}}", p.AccountID),
+		logGroups: logGroupResources(p.LogGroupPatterns),
+	}
+	tree, err = r.fill(tree)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	policy, err := json.MarshalIndent(tree, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	if n := utf8.RuneCount(policy); n > MaxPolicyLength {
+		return nil, fmt.Errorf("%w: %s with %d log-group patterns is %d characters, the limit is %d",
+			ErrPolicyTooLarge, name, len(p.LogGroupPatterns), n, MaxPolicyLength)
+	}
+	return policy, nil
+}
+
+// logGroupResources turns name patterns into what follows "log-group:" in the
+// ARNs to allow. An ARN names a log group as NAME, NAME:* or
+// NAME:log-stream:S; a pattern ending in * covers all three, any other one
+// needs NAME:* as well.
+func logGroupResources(patterns []string) []string {
+	if len(patterns) == 0 {
+		return []string{"*"}
+	}
+	var resources []string
+	for _, p := range patterns {
+		resources = append(resources, p)
+		if !strings.HasSuffix(p, "*") {
+			resources = append(resources, p+":*")
+		}
+	}
+	return uniqueInOrder(resources)
+}
+
+func uniqueInOrder(items []string) []string {
+	var out []string
+	for _, s := range items {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type renderer struct {
+	vars      *strings.Replacer
+	logGroups []string
+}
+
+// fill substitutes the placeholders in every string value of a decoded
+// template; a list element holding {{logGroup}} becomes one element per
+// log-group resource.
+func (r renderer) fill(v any) (any, error) {
+	switch v := v.(type) {
+	case object:
+		out := make(object, len(v))
+		for i, m := range v {
+			value, err := r.fill(m.value)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", m.key, err)
+			}
+			out[i] = member{key: m.key, value: value}
+		}
+		return out, nil
+	case []any:
+		out := []any{}
+		for _, elem := range v {
+			if s, ok := elem.(string); ok && strings.Contains(s, logGroupPlaceholder) {
+				for _, lg := range r.logGroups {
+					filled, err := r.fillString(strings.ReplaceAll(s, logGroupPlaceholder, lg))
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, filled)
+				}
+				continue
+			}
+			filled, err := r.fill(elem)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, filled)
+		}
+		return out, nil
+	case string:
+		if strings.Contains(v, logGroupPlaceholder) {
+			return nil, fmt.Errorf("%s outside a list in %q", logGroupPlaceholder, v)
+		}
+		return r.fillString(v)
+	default:
+		return v, nil
+	}
+}
+
+func (r renderer) fillString(s string) (string, error) {
+	filled := r.vars.Replace(s)
+	// Validated values hold no braces, so any left over come from the template.
+	if strings.Contains(filled, "{{") {
+		return "", fmt.Errorf("unknown placeholder in %q", s)
+	}
+	return filled, nil
+}
+
+// object is a JSON object that keeps its members in source order, so that a
+// rendered policy reads like its template: Version first, Sid before Effect.
+type object []member
+
+type member struct {
+	key   string
+	value any
+}
+
+func (o object) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		key, err := json.Marshal(m.key)
+		if err != nil {
+			return nil, err
+		}
+		value, err := json.Marshal(m.value)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(key)
+		buf.WriteByte(':')
+		buf.Write(value)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// decodeOrdered parses one JSON value into object, []any, string,
+// json.Number, bool and nil.
+func decodeOrdered(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := decodeValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the top-level value")
+	}
+	return v, nil
+}
+
+func decodeValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		o := object{}
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			value, err := decodeValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			o = append(o, member{key: key.(string), value: value})
+		}
+		_, err := dec.Token() // the closing brace
+		return o, err
+	case json.Delim('['):
+		list := []any{}
+		for dec.More() {
+			elem, err := decodeValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, elem)
+		}
+		_, err := dec.Token() // the closing bracket
+		return list, err
+	default:
+		return tok, nil
+	}
+}
