@@ -98,11 +98,21 @@ func (s patternSet) containsOne(xText string, x pattern) bool {
 		return true
 	}
 	for i, y := range s.patterns {
-		if s.texts[i] == xText || s.foldCase && strings.EqualFold(s.texts[i], xText) || x.subsetOf(y) {
+		if sameText(s.texts[i], xText, s.foldCase) || x.subsetOf(y) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameText reports whether two patterns are written alike, which makes them
+// match alike whatever AWS's exact reading of wildcards, except where a policy
+// variable is read differently by two policy versions.
+func sameText(a, b string, foldCase bool) bool {
+	if strings.Contains(a, "${") {
+		return false
+	}
+	return a == b || foldCase && strings.EqualFold(a, b)
 }
 
 // contains reports, soundly, whether the set takes in all of other.
@@ -167,6 +177,19 @@ func (s patternSet) negated() patternSet {
 func (s patternSet) single(i int) patternSet {
 	s.texts, s.patterns = s.texts[i:i+1], s.patterns[i:i+1]
 	return s
+}
+
+// pieces splits a list into one set per pattern, so that each can be covered
+// on its own; a Not set stays whole, even when its list is empty.
+func (s patternSet) pieces() []patternSet {
+	if s.not {
+		return []patternSet{s}
+	}
+	out := make([]patternSet, len(s.patterns))
+	for i := range s.patterns {
+		out[i] = s.single(i)
+	}
+	return out
 }
 
 // universal reports whether the set is just "*".
@@ -314,27 +337,15 @@ func (c *checker) escapesFromDenies(s compiledStatement) []string {
 			continue
 		}
 		var missing []string
-		for ai := range d.actions.patterns {
-			actions := d.actions.single(ai)
-			if d.actions.not {
-				actions = d.actions
-			} else if !s.actions.intersects(actions) {
+		for _, actions := range d.actions.pieces() {
+			if !s.actions.intersects(actions) {
 				continue
 			}
-			for ri := range d.resources.patterns {
-				resources := d.resources.single(ri)
-				if d.resources.not {
-					resources = d.resources
-				} else if !s.resources.intersects(resources) {
-					continue
-				}
-				if !c.policyDeniesAll(s, d, actions, resources) {
+			for _, resources := range d.resources.pieces() {
+				if s.resources.intersects(resources) && !c.policyDeniesAll(s, d, actions, resources) {
 					missing = append(missing, actions.String())
 					break
 				}
-			}
-			if d.actions.not {
-				break
 			}
 		}
 		if len(missing) > 0 {

@@ -93,8 +93,7 @@ func (d *Document) JSON() []byte {
 func (st *Statement) json(withSid bool) []byte {
 	var fields []string
 	add := func(name string, value any) {
-		v, _ := json.Marshal(value)
-		fields = append(fields, quote(name)+": "+string(v))
+		fields = append(fields, quote(name)+": "+marshal(value))
 	}
 	if withSid && st.Sid != "" {
 		add("Sid", st.Sid)
@@ -144,9 +143,15 @@ func (st *Statement) json(withSid bool) []byte {
 	return []byte("{" + strings.Join(fields, ", ") + "}")
 }
 
-func quote(s string) string {
-	v, _ := json.Marshal(s)
-	return string(v)
+func quote(s string) string { return marshal(s) }
+
+// marshal encodes without escaping <, > and &, which policies use as text.
+func marshal(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // strings, lists and maps of them always encode
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // exactDifferences compares the normalized statements of both documents as
@@ -154,11 +159,11 @@ func quote(s string) string {
 func exactDifferences(policy, template *Document) []string {
 	remaining := map[string]int{}
 	for _, st := range template.Normalize().Statements {
-		remaining[string(st.json(false))]++
+		remaining[exactKey(&st, template.Version)]++
 	}
 	var reasons []string
 	for _, st := range policy.Normalize().Statements {
-		key := string(st.json(false))
+		key := exactKey(&st, policy.Version)
 		if remaining[key] > 0 {
 			remaining[key]--
 			continue
@@ -166,11 +171,25 @@ func exactDifferences(policy, template *Document) []string {
 		reasons = append(reasons, fmt.Sprintf("%s is not in the template: %s", st.label(), key))
 	}
 	for _, st := range template.Normalize().Statements {
-		key := string(st.json(false))
+		key := exactKey(&st, template.Version)
 		if remaining[key] > 0 {
 			remaining[key]--
 			reasons = append(reasons, fmt.Sprintf("the template's %s is missing from the policy: %s", st.label(), key))
 		}
 	}
 	return reasons
+}
+
+// exactKey identifies a statement for exact comparison. The version matters
+// only where it changes the meaning: ${...} is a variable in 2012-10-17 and
+// text before it.
+func exactKey(st *Statement, version string) string {
+	key := string(st.json(false))
+	if strings.Contains(key, "${") {
+		if version != Version2012 {
+			version = Version2008
+		}
+		key += " (version " + version + ")"
+	}
+	return key
 }

@@ -299,6 +299,9 @@ func parseConditions(raw json.RawMessage) ([]Condition, error) {
 		return nil, fmt.Errorf("must be an object of operators, got %s", typeName(raw))
 	}
 	var out []Condition
+	// Operators and keys ignore case (StringEquals = stringEquals), so the
+	// same pair twice would be two conditions AWS might read as one.
+	seen := map[string]bool{}
 	for _, op := range sortedKeys(ops) {
 		var keys map[string]json.RawMessage
 		if err := json.Unmarshal(ops[op], &keys); err != nil || keys == nil {
@@ -307,12 +310,12 @@ func parseConditions(raw json.RawMessage) ([]Condition, error) {
 		if len(keys) == 0 {
 			return nil, fmt.Errorf("%s: names no condition key", op)
 		}
-		seenKeys := map[string]bool{}
 		for _, key := range sortedKeys(keys) {
-			if seenKeys[strings.ToLower(key)] {
-				return nil, fmt.Errorf("%s: %s: duplicate condition key (keys ignore case)", op, key)
+			pair := canonicalOperatorName(op) + "\x00" + strings.ToLower(key)
+			if seen[pair] {
+				return nil, fmt.Errorf("%s: %s: duplicate condition key (operators and keys ignore case)", op, key)
 			}
-			seenKeys[strings.ToLower(key)] = true
+			seen[pair] = true
 			values, err := decodeConditionValues(keys[key])
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s: %v", op, key, err)
