@@ -65,7 +65,10 @@ type compiledStatement struct {
 // compileStatement compiles for an over-approximation (wide) or an
 // under-approximation (!wide) of what the statement reaches.
 func compileStatement(st *Statement, version string, wide bool) compiledStatement {
-	cs := compiledStatement{Statement: st, actions: patternSet{not: st.Action.Not, foldCase: true}, resources: patternSet{not: st.Resource.Not}}
+	cs := compiledStatement{Statement: st,
+		actions:   patternSet{not: st.Action.Not, foldCase: true, texts: make([]string, 0, len(st.Action.Values)), patterns: make([]pattern, 0, len(st.Action.Values))},
+		resources: patternSet{not: st.Resource.Not, texts: make([]string, 0, len(st.Resource.Values)), patterns: make([]pattern, 0, len(st.Resource.Values))},
+	}
 	for _, a := range st.Action.Values {
 		cs.actions.texts = append(cs.actions.texts, a)
 		cs.actions.patterns = append(cs.actions.patterns, compileGlob(a, true))
@@ -199,8 +202,13 @@ func (s patternSet) universal() bool {
 
 func (s patternSet) String() string {
 	list := strings.Join(s.texts, ", ")
-	if s.not {
+	switch {
+	case s.not && list == "":
+		return "everything"
+	case s.not:
 		return "everything except " + list
+	case list == "":
+		return "nothing"
 	}
 	return list
 }
@@ -210,25 +218,41 @@ type checker struct {
 	templateAllows, templateDenies []compiledStatement
 }
 
+// compiledDocument holds a document's statements compiled under both
+// readings: wide (what they may reach) and narrow (what they surely reach).
+type compiledDocument struct {
+	allowsWide, allowsNarrow, deniesWide, deniesNarrow []compiledStatement
+}
+
+// compile returns the document's compiled form, making it on first use for
+// documents that did not come from Parse.
+func (d *Document) compile() *compiledDocument {
+	if cd := d.compiled.Load(); cd != nil {
+		return cd
+	}
+	cd := &compiledDocument{}
+	for i := range d.Statements {
+		st := &d.Statements[i]
+		wide, narrow := compileStatement(st, d.Version, true), compileStatement(st, d.Version, false)
+		if st.Effect == Allow {
+			cd.allowsWide, cd.allowsNarrow = append(cd.allowsWide, wide), append(cd.allowsNarrow, narrow)
+		} else {
+			cd.deniesWide, cd.deniesNarrow = append(cd.deniesWide, wide), append(cd.deniesNarrow, narrow)
+		}
+	}
+	d.compiled.CompareAndSwap(nil, cd) // a concurrent first use computes the same
+	return cd
+}
+
+// newChecker reads the policy widely (its Allows reach at most this, its
+// Denies at least that) and the template narrowly, so that every doubt
+// counts against compliance.
 func newChecker(policy, template *Document) *checker {
-	c := &checker{}
-	for i := range policy.Statements {
-		st := &policy.Statements[i]
-		if st.Effect == Allow {
-			c.policyAllows = append(c.policyAllows, compileStatement(st, policy.Version, true))
-		} else {
-			c.policyDenies = append(c.policyDenies, compileStatement(st, policy.Version, false))
-		}
+	p, t := policy.compile(), template.compile()
+	return &checker{
+		policyAllows: p.allowsWide, policyDenies: p.deniesNarrow,
+		templateAllows: t.allowsNarrow, templateDenies: t.deniesWide,
 	}
-	for i := range template.Statements {
-		st := &template.Statements[i]
-		if st.Effect == Allow {
-			c.templateAllows = append(c.templateAllows, compileStatement(st, template.Version, false))
-		} else {
-			c.templateDenies = append(c.templateDenies, compileStatement(st, template.Version, true))
-		}
-	}
-	return c
 }
 
 func (c *checker) reasons() []string {
@@ -378,6 +402,9 @@ func (c *checker) policyDeniesAll(s, d compiledStatement, actions, resources pat
 // principalWithin reports, soundly, whether every caller inner names is named
 // by outer.
 func principalWithin(inner, outer Principal) bool {
+	if !inner.Present && !outer.Present {
+		return true // both left out: the same principals, whatever AWS reads there
+	}
 	if !outer.Present || outer.Not {
 		return false
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // MaxPolicyLength is the most characters AWS accepts in a VPC endpoint policy.
@@ -25,10 +26,15 @@ const (
 )
 
 // Document is a parsed IAM policy.
+//
+// Treat a Document as read-only once parsed: Parse also compiles its
+// patterns, once, for every Check that follows.
 type Document struct {
 	Version    string // as written; empty when absent
 	ID         string
 	Statements []Statement
+
+	compiled atomic.Pointer[compiledDocument]
 }
 
 // Statement is one entry of a policy's Statement element.

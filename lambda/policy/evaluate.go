@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -43,9 +44,17 @@ func (d Decision) String() string {
 // Evaluate decides a request as IAM does for a resource policy: an explicit
 // Deny wins, then an Allow, and otherwise the request is implicitly denied.
 func (d *Document) Evaluate(r Request) (Decision, error) {
+	// Keys ignore case; a key given in several spellings gets all their
+	// values, in a fixed order so that the answer never depends on map order.
 	ctx := make(map[string][]string, len(r.Context))
-	for k, v := range r.Context {
-		ctx[strings.ToLower(k)] = v
+	keys := make([]string, 0, len(r.Context))
+	for k := range r.Context {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		lower := strings.ToLower(k)
+		ctx[lower] = append(ctx[lower], r.Context[k]...)
 	}
 	var allow *Statement
 	for i := range d.Statements {
@@ -71,7 +80,7 @@ func (st *Statement) applies(r Request, version string, ctx map[string][]string)
 	if !st.Principal.matches(r.Principal) {
 		return false, nil
 	}
-	action := strings.ToLower(r.Action)
+	action := asciiLowerString(r.Action)
 	inActions := false
 	for _, a := range st.Action.Values {
 		if compileGlob(a, true).match(action) {

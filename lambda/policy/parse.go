@@ -106,6 +106,7 @@ func Parse(data []byte) (*Document, error) {
 		}
 		doc.Statements = append(doc.Statements, st)
 	}
+	doc.compile()
 	return doc, nil
 }
 

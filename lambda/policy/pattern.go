@@ -1,9 +1,6 @@
 package policy
 
-import (
-	"math/bits"
-	"strings"
-)
+import "math/bits"
 
 // A pattern is an IAM wildcard pattern compiled to tokens, so that a literal
 // '*' (from the policy variable ${*}) and the wildcard '*' stay apart.
@@ -28,12 +25,9 @@ type token struct {
 // compileGlob reads '*' and '?' as wildcards and everything else literally.
 // foldCase lower-cases the literals, for actions, which IAM compares without case.
 func compileGlob(s string, foldCase bool) pattern {
-	if foldCase {
-		s = strings.ToLower(s)
-	}
 	p := make(pattern, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
+		switch c := s[i]; c {
 		case '*':
 			if len(p) > 0 && p[len(p)-1].kind == anyRun {
 				continue // "**" means the same as "*"
@@ -42,10 +36,30 @@ func compileGlob(s string, foldCase bool) pattern {
 		case '?':
 			p = append(p, token{kind: anyChar})
 		default:
-			p = append(p, token{kind: literal, char: s[i]})
+			if foldCase {
+				c = asciiLower(c)
+			}
+			p = append(p, token{kind: literal, char: c})
 		}
 	}
 	return p
+}
+
+// asciiLower folds A-Z only: action names are ASCII, and Unicode folding
+// would let characters such as the Kelvin sign pass for letters.
+func asciiLower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func asciiLowerString(s string) string {
+	b := []byte(s)
+	for i := range b {
+		b[i] = asciiLower(b[i])
+	}
+	return string(b)
 }
 
 func (t token) isStar() bool { return t.kind == anyRun || t.kind == anyRunInSegment }
@@ -55,16 +69,14 @@ func (p pattern) isUniversal() bool {
 	return len(p) == 1 && p[0].kind == anyRun
 }
 
-// literalPrefix is the part before the first wildcard.
-func (p pattern) literalPrefix() []byte {
-	var b []byte
-	for _, t := range p {
+// literalPrefixLen counts the literal tokens before the first wildcard.
+func (p pattern) literalPrefixLen() int {
+	for i, t := range p {
 		if t.kind != literal {
-			break
+			return i
 		}
-		b = append(b, t.char)
 	}
-	return b
+	return len(p)
 }
 
 // match reports whether s (already case-folded by the caller when needed) is in
@@ -131,15 +143,16 @@ func (p pattern) subsetOf(q pattern) bool {
 		return true
 	}
 	// Fast path for the common "literal prefix then wildcards" shape.
-	qp, pp := q.literalPrefix(), p.literalPrefix()
-	n := min(len(qp), len(pp))
-	if string(qp[:n]) != string(pp[:n]) {
-		return false
+	qp, pp := q.literalPrefixLen(), p.literalPrefixLen()
+	for i := range min(qp, pp) {
+		if q[i].char != p[i].char {
+			return false
+		}
 	}
-	if len(qp) == len(q) { // q is a plain string
-		return len(pp) == len(p) && len(p) == len(q)
+	if qp == len(q) { // q is a plain string
+		return pp == len(p) && len(p) == len(q)
 	}
-	if len(qp) == len(q)-1 && q[len(q)-1].kind == anyRun && len(pp) >= len(qp) {
+	if qp == len(q)-1 && q[len(q)-1].kind == anyRun && pp >= qp {
 		return true // q is "prefix*" and p starts with that prefix
 	}
 

@@ -325,7 +325,7 @@ func TestPatternIsUniversalAndLiteralStart(t *testing.T) {
 					}
 				}
 			}
-			prefix := string(p.literalPrefix())
+			prefix := text[:p.literalPrefixLen()]
 			if !strings.HasPrefix(text, prefix) || strings.ContainsAny(prefix, "*?") {
 				t.Errorf("%s %q: literal prefix %q", c.name, text, prefix)
 			}
