@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -57,12 +58,13 @@ func Parse(data []byte) (*Document, error) {
 	if !utf8.Valid(data) {
 		return nil, &ParseError{Problem: "not valid UTF-8"}
 	}
-	if err := checkSyntax(data); err != nil {
+	tree, err := decodeTree(data)
+	if err != nil {
 		return nil, err
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, &ParseError{Problem: "the document must be a JSON object: " + typeName(data)}
+	top, ok := tree.(map[string]any)
+	if !ok {
+		return nil, &ParseError{Problem: "the document must be a JSON object, got " + typeName(tree)}
 	}
 	doc := &Document{}
 	for key, raw := range top {
@@ -91,14 +93,11 @@ func Parse(data []byte) (*Document, error) {
 	if !ok {
 		return nil, &ParseError{Field: "Statement", Problem: "missing"}
 	}
-	var list []json.RawMessage
-	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("[")) {
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, &ParseError{Field: "Statement", Problem: err.Error()}
-		}
-	} else {
-		list = []json.RawMessage{raw}
+	list, isList := raw.([]any)
+	if !isList {
+		list = []any{raw}
 	}
+	doc.Statements = make([]Statement, 0, len(list))
 	for i, r := range list {
 		st, err := parseStatement(i+1, r)
 		if err != nil {
@@ -115,10 +114,10 @@ var statementFields = map[string]bool{
 	"Action": true, "NotAction": true, "Resource": true, "NotResource": true, "Condition": true,
 }
 
-func parseStatement(number int, raw json.RawMessage) (Statement, error) {
+func parseStatement(number int, raw any) (Statement, error) {
 	st := Statement{Number: number}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+	fields, ok := raw.(map[string]any)
+	if !ok {
 		return st, &ParseError{Statement: number, Problem: "a statement must be a JSON object, got " + typeName(raw)}
 	}
 	fail := func(field, format string, args ...any) error {
@@ -137,9 +136,10 @@ func parseStatement(number int, raw json.RawMessage) (Statement, error) {
 		}
 	}
 
-	effect, err := decodeString(fields["Effect"])
+	rawEffect, hasEffect := fields["Effect"]
+	effect, err := decodeString(rawEffect)
 	switch {
-	case fields["Effect"] == nil:
+	case !hasEffect:
 		return st, fail("Effect", "missing")
 	case err != nil:
 		return st, fail("Effect", "%v", err)
@@ -171,7 +171,7 @@ func (e *fieldError) Error() string { return e.field + ": " + e.problem }
 
 // parseValues reads the pair Action/NotAction (or Resource/NotResource): exactly
 // one of them, as a string or a non-empty list of strings.
-func parseValues(fields map[string]json.RawMessage, name, notName string, valid func(string) error) (Values, error) {
+func parseValues(fields map[string]any, name, notName string, valid func(string) error) (Values, error) {
 	pos, hasPos := fields[name]
 	neg, hasNeg := fields[notName]
 	switch {
@@ -212,7 +212,7 @@ func validResource(r string) error {
 	return fmt.Errorf("%q is not a resource (expected \"*\" or an ARN)", r)
 }
 
-func principalFieldName(fields map[string]json.RawMessage) string {
+func principalFieldName(fields map[string]any) string {
 	if _, ok := fields["NotPrincipal"]; ok {
 		return "NotPrincipal"
 	}
@@ -221,7 +221,7 @@ func principalFieldName(fields map[string]json.RawMessage) string {
 
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
-func parsePrincipalElement(fields map[string]json.RawMessage) (Principal, error) {
+func parsePrincipalElement(fields map[string]any) (Principal, error) {
 	pos, hasPos := fields["Principal"]
 	neg, hasNeg := fields["NotPrincipal"]
 	if hasPos && hasNeg {
@@ -242,8 +242,8 @@ func parsePrincipalElement(fields map[string]json.RawMessage) (Principal, error)
 		p.Any = true
 		return p, nil
 	}
-	var kinds map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &kinds); err != nil || kinds == nil {
+	kinds, ok := raw.(map[string]any)
+	if !ok {
 		return p, fmt.Errorf("must be \"*\" or an object such as {\"AWS\": ...}, got %s", typeName(raw))
 	}
 	if len(kinds) == 0 {
@@ -294,9 +294,9 @@ func validPrincipal(kind, v string) error {
 	return nil
 }
 
-func parseConditions(raw json.RawMessage) ([]Condition, error) {
-	var ops map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &ops); err != nil || ops == nil {
+func parseConditions(raw any) ([]Condition, error) {
+	ops, ok := raw.(map[string]any)
+	if !ok {
 		return nil, fmt.Errorf("must be an object of operators, got %s", typeName(raw))
 	}
 	var out []Condition
@@ -304,8 +304,8 @@ func parseConditions(raw json.RawMessage) ([]Condition, error) {
 	// same pair twice would be two conditions AWS might read as one.
 	seen := map[string]bool{}
 	for _, op := range sortedKeys(ops) {
-		var keys map[string]json.RawMessage
-		if err := json.Unmarshal(ops[op], &keys); err != nil || keys == nil {
+		keys, ok := ops[op].(map[string]any)
+		if !ok {
 			return nil, fmt.Errorf("%s: must be an object of condition keys, got %s", op, typeName(ops[op]))
 		}
 		if len(keys) == 0 {
@@ -328,33 +328,22 @@ func parseConditions(raw json.RawMessage) ([]Condition, error) {
 }
 
 // decodeConditionValues accepts a string, number or boolean, or a list of them.
-func decodeConditionValues(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	var items []json.RawMessage
-	if bytes.HasPrefix(raw, []byte("[")) {
-		if err := json.Unmarshal(raw, &items); err != nil {
-			return nil, err
-		}
-		if len(items) == 0 {
-			return nil, errors.New("an empty list of values")
-		}
-	} else {
-		items = []json.RawMessage{raw}
+func decodeConditionValues(raw any) ([]string, error) {
+	items, isList := raw.([]any)
+	if !isList {
+		items = []any{raw}
+	} else if len(items) == 0 {
+		return nil, errors.New("an empty list of values")
 	}
 	values := make([]string, 0, len(items))
 	for _, item := range items {
-		item = bytes.TrimSpace(item)
-		switch {
-		case len(item) > 0 && item[0] == '"':
-			var s string
-			if err := json.Unmarshal(item, &s); err != nil {
-				return nil, err
-			}
-			values = append(values, s)
-		case string(item) == "true" || string(item) == "false":
-			values = append(values, string(item))
-		case len(item) > 0 && (item[0] == '-' || item[0] >= '0' && item[0] <= '9'):
-			values = append(values, string(item))
+		switch v := item.(type) {
+		case string:
+			values = append(values, v)
+		case json.Number:
+			values = append(values, v.String())
+		case bool:
+			values = append(values, strconv.FormatBool(v))
 		default:
 			return nil, fmt.Errorf("a value must be a string, number or boolean, got %s", typeName(item))
 		}
@@ -362,61 +351,62 @@ func decodeConditionValues(raw json.RawMessage) ([]string, error) {
 	return values, nil
 }
 
-func decodeString(raw json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+func decodeString(raw any) (string, error) {
+	s, ok := raw.(string)
+	if !ok {
 		return "", fmt.Errorf("must be a string, got %s", typeName(raw))
 	}
 	return s, nil
 }
 
 // decodeStringList accepts a string or a non-empty list of non-empty strings.
-func decodeStringList(raw json.RawMessage) ([]string, error) {
-	var one string
-	if err := json.Unmarshal(raw, &one); err == nil {
-		if one == "" {
+func decodeStringList(raw any) ([]string, error) {
+	switch v := raw.(type) {
+	case string:
+		if v == "" {
 			return nil, errors.New("an empty string")
 		}
-		return []string{one}, nil
-	}
-	var list []string
-	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
-		return nil, fmt.Errorf("must be a string or a list of strings, got %s", typeName(raw))
-	}
-	if len(list) == 0 {
-		return nil, errors.New("an empty list")
-	}
-	for _, s := range list {
-		if s == "" {
-			return nil, errors.New("an empty string in the list")
+		return []string{v}, nil
+	case []any:
+		if len(v) == 0 {
+			return nil, errors.New("an empty list")
 		}
+		list := make([]string, len(v))
+		for i, item := range v {
+			s, ok := item.(string)
+			if !ok {
+				return nil, fmt.Errorf("must be a string or a list of strings, got a list holding %s", typeName(item))
+			}
+			if s == "" {
+				return nil, errors.New("an empty string in the list")
+			}
+			list[i] = s
+		}
+		return list, nil
 	}
-	return list, nil
+	return nil, fmt.Errorf("must be a string or a list of strings, got %s", typeName(raw))
 }
 
-// typeName names the JSON type of raw for error messages.
-func typeName(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
+// typeName names the JSON type of a decoded value for error messages.
+func typeName(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
 		return "an object"
-	case '[':
-		if len(bytes.TrimSpace(raw[1:])) > 0 && bytes.TrimSpace(raw[1:])[0] == ']' {
+	case []any:
+		if len(v) == 0 {
 			return "an empty list"
 		}
 		return "a list"
-	case '"':
+	case string:
 		return "a string"
-	case 't', 'f':
+	case bool:
 		return "a boolean"
-	case 'n':
-		return "null"
-	default:
+	case json.Number:
 		return "a number"
+	case nil:
+		return "null"
 	}
+	return "an unexpected value"
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -428,61 +418,68 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// checkSyntax rejects what encoding/json would quietly accept: duplicate keys
-// (AWS and this package might keep different copies), nesting deeper than any
-// policy needs, and trailing data.
-func checkSyntax(data []byte) error {
+// decodeTree reads the JSON in one pass into maps, lists, strings,
+// json.Numbers, booleans and nils. It rejects what encoding/json would quietly
+// accept: duplicate keys (AWS and this package might keep different copies),
+// nesting deeper than any policy needs, and trailing data.
+func decodeTree(data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := walkValue(dec, "", 0); err != nil {
-		return err
+	v, err := decodeValue(dec, "", 0)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return &ParseError{Problem: "unexpected data after the policy document"}
+		return nil, &ParseError{Problem: "unexpected data after the policy document"}
 	}
-	return nil
+	return v, nil
 }
 
-func walkValue(dec *json.Decoder, path string, depth int) error {
+func decodeValue(dec *json.Decoder, path string, depth int) (any, error) {
 	if depth > maxNesting {
-		return &ParseError{Field: path, Problem: fmt.Sprintf("nested deeper than %d levels", maxNesting)}
+		return nil, &ParseError{Field: path, Problem: fmt.Sprintf("nested deeper than %d levels", maxNesting)}
 	}
 	tok, err := dec.Token()
 	if err != nil {
-		return &ParseError{Problem: "not valid JSON: " + jsonProblem(err, dec)}
+		return nil, &ParseError{Problem: "not valid JSON: " + jsonProblem(err, dec)}
 	}
 	delim, ok := tok.(json.Delim)
 	if !ok {
-		return nil
+		return tok, nil
 	}
+	var v any
 	switch delim {
 	case '{':
-		seen := map[string]bool{}
+		obj := map[string]any{}
 		for dec.More() {
 			tok, err := dec.Token()
 			if err != nil {
-				return &ParseError{Problem: "not valid JSON: " + jsonProblem(err, dec)}
+				return nil, &ParseError{Problem: "not valid JSON: " + jsonProblem(err, dec)}
 			}
 			key := tok.(string)
-			if seen[key] {
-				return &ParseError{Field: joinPath(path, key), Problem: "duplicate key"}
+			if _, dup := obj[key]; dup {
+				return nil, &ParseError{Field: joinPath(path, key), Problem: "duplicate key"}
 			}
-			seen[key] = true
-			if err := walkValue(dec, joinPath(path, key), depth+1); err != nil {
-				return err
+			if obj[key], err = decodeValue(dec, joinPath(path, key), depth+1); err != nil {
+				return nil, err
 			}
 		}
+		v = obj
 	case '[':
+		list := []any{}
 		for i := 0; dec.More(); i++ {
-			if err := walkValue(dec, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
-				return err
+			item, err := decodeValue(dec, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			if err != nil {
+				return nil, err
 			}
+			list = append(list, item)
 		}
+		v = list
 	}
 	if _, err := dec.Token(); err != nil { // the closing delimiter
-		return &ParseError{Problem: "not valid JSON: " + jsonProblem(err, dec)}
+		return nil, &ParseError{Problem: "not valid JSON: " + jsonProblem(err, dec)}
 	}
-	return nil
+	return v, nil
 }
 
 func joinPath(path, key string) string {
