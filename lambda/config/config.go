@@ -1,0 +1,234 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
+	"github.com/vpce-guard/vpce-guard/policytemplates"
+)
+
+// The environment variables FromEnv reads.
+const (
+	EnvDryRun           = "DRY_RUN"
+	EnvServices         = "SERVICES"
+	EnvLogsTemplate     = "LOGS_TEMPLATE"
+	EnvLogGroupPatterns = "LOG_GROUP_PATTERNS"
+	EnvCheckMode        = "CHECK_MODE"
+	EnvExemptTag        = "EXEMPT_TAG"
+	EnvSelfRoleARN      = "SELF_ROLE_ARN"
+	EnvSweepConcurrency = "SWEEP_CONCURRENCY"
+)
+
+// Defaults and limits.
+const (
+	DefaultExemptTagKey     = "vpce-guard:exempt"
+	DefaultExemptTagValue   = "true"
+	DefaultSweepConcurrency = 4
+	MaxSweepConcurrency     = 32
+)
+
+// Config is everything the remediation needs to know besides the AWS client.
+type Config struct {
+	// DryRun reports what would be rewritten and writes nothing.
+	DryRun bool
+	// Templates chooses the guarded services and the Logs template.
+	Templates policytemplates.Options
+	// LogGroupPatterns limit the logs templates to these log groups; none
+	// allows every log group of the account.
+	LogGroupPatterns []string
+	// Mode is how a current policy is compared with its template.
+	Mode policy.Mode
+	// ExemptTag marks endpoints vpce-guard leaves alone.
+	ExemptTag Tag
+	// SelfRoleARN is vpce-guard's own role, path included. It only labels
+	// outcomes: vpce-guard's own writes are checked like any other call.
+	SelfRoleARN string
+	// SweepConcurrency bounds the writes in flight during a sweep.
+	SweepConcurrency int
+}
+
+// Tag is a resource tag to look for. An empty Value matches any value.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// Matches reports whether a tag with this key and value is the one looked for.
+// Values compare without case, so that "True" exempts as well as "true".
+func (t Tag) Matches(key, value string) bool {
+	return key == t.Key && (t.Value == "" || strings.EqualFold(value, t.Value))
+}
+
+func (t Tag) String() string {
+	if t.Value == "" {
+		return t.Key
+	}
+	return t.Key + "=" + t.Value
+}
+
+// Default is the configuration with no variable set.
+func Default() Config {
+	return Config{
+		Mode:             policy.Subset,
+		ExemptTag:        Tag{Key: DefaultExemptTagKey, Value: DefaultExemptTagValue},
+		SweepConcurrency: DefaultSweepConcurrency,
+	}
+}
+
+// VariableError says which variable is wrong and why.
+type VariableError struct {
+	Name   string
+	Value  string
+	Reason string
+}
+
+func (e *VariableError) Error() string {
+	return fmt.Sprintf("%s=%q: %s", e.Name, e.Value, e.Reason)
+}
+
+// FromEnv reads the configuration through getenv (os.Getenv in production).
+// An unset or empty variable takes its default. The error joins one
+// *VariableError per bad variable.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Default()
+	var errs []error
+	fail := func(name, reason string) {
+		errs = append(errs, &VariableError{Name: name, Value: getenv(name), Reason: reason})
+	}
+
+	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvDryRun))); v {
+	case "", "false":
+	case "true":
+		c.DryRun = true
+	default:
+		fail(EnvDryRun, "want true or false")
+	}
+
+	services, err := parseServices(getenv(EnvServices))
+	if err != nil {
+		fail(EnvServices, err.Error())
+	}
+	c.Templates.Services = services
+
+	switch strings.TrimSpace(getenv(EnvLogsTemplate)) {
+	case "", policytemplates.Logs:
+	case policytemplates.LogsStrict:
+		c.Templates.StrictLogs = true
+	default:
+		fail(EnvLogsTemplate, fmt.Sprintf("want %s or %s", policytemplates.Logs, policytemplates.LogsStrict))
+	}
+
+	c.LogGroupPatterns = splitList(getenv(EnvLogGroupPatterns))
+	if err := checkPatterns(c.LogGroupPatterns, c.Templates.StrictLogs); err != nil {
+		fail(EnvLogGroupPatterns, err.Error())
+	}
+
+	if v := strings.TrimSpace(getenv(EnvCheckMode)); v != "" {
+		mode, err := policy.ParseMode(v)
+		if err != nil {
+			fail(EnvCheckMode, fmt.Sprintf("want %s or %s", policy.Subset, policy.Exact))
+		}
+		c.Mode = mode
+	}
+
+	if v := strings.TrimSpace(getenv(EnvExemptTag)); v != "" {
+		tag, err := parseTag(v)
+		if err != nil {
+			fail(EnvExemptTag, err.Error())
+		}
+		c.ExemptTag = tag
+	}
+
+	c.SelfRoleARN = strings.TrimSpace(getenv(EnvSelfRoleARN))
+	if c.SelfRoleARN != "" && !roleARN.MatchString(c.SelfRoleARN) {
+		fail(EnvSelfRoleARN, "want an IAM role ARN, arn:PARTITION:iam::ACCOUNT:role/NAME")
+	}
+
+	if v := strings.TrimSpace(getenv(EnvSweepConcurrency)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxSweepConcurrency {
+			fail(EnvSweepConcurrency, fmt.Sprintf("want a whole number from 1 to %d", MaxSweepConcurrency))
+		}
+		c.SweepConcurrency = n
+	}
+
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// roleARN is loose on purpose: it catches a role name or a user ARN pasted by
+// mistake, and leaves the fine print of ARNs to IAM.
+var roleARN = regexp.MustCompile(`^arn:[a-z-]+:iam::\d{12}:role/.+$`)
+
+func parseServices(v string) ([]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil // every service
+	}
+	services := splitList(v)
+	if len(services) == 0 {
+		return nil, errors.New("names no service")
+	}
+	known := []string{policytemplates.ServiceEvents, policytemplates.ServiceLogs}
+	for _, s := range services {
+		if !slices.Contains(known, s) {
+			return nil, fmt.Errorf("unknown service %q, want a comma-separated list of %s", s, strings.Join(known, ", "))
+		}
+	}
+	slices.Sort(services)
+	return slices.Compact(services), nil
+}
+
+// checkPatterns renders the Logs template once with the patterns, which
+// validates each one and catches a list too long for an endpoint policy. The
+// longest partition and region names leave the least room, so a list that fits
+// here fits everywhere vpce-guard is likely to run.
+func checkPatterns(patterns []string, strict bool) error {
+	if len(patterns) == 0 {
+		return nil
+	}
+	name := policytemplates.Logs
+	if strict {
+		name = policytemplates.LogsStrict
+	}
+	_, err := policytemplates.Render(name, policytemplates.Params{
+		Partition:        "aws-us-gov",
+		Region:           "us-gov-west-1",
+		AccountID:        "123456789012",
+		LogGroupPatterns: patterns,
+	})
+	return err
+}
+
+func parseTag(v string) (Tag, error) {
+	key, value, hasValue := strings.Cut(v, "=")
+	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+	switch {
+	case key == "":
+		return Tag{}, errors.New("the tag key is empty, want KEY=VALUE or KEY")
+	case len(key) > 128:
+		return Tag{}, errors.New("the tag key is longer than 128 characters")
+	case hasValue && value == "":
+		return Tag{}, errors.New("nothing after '=', write just KEY to match any value")
+	case len(value) > 256:
+		return Tag{}, errors.New("the tag value is longer than 256 characters")
+	}
+	return Tag{Key: key, Value: value}, nil
+}
+
+// splitList splits a comma-separated list, dropping blanks around and between items.
+func splitList(v string) []string {
+	var items []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
+}

@@ -1,0 +1,133 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vpce-guard/vpce-guard/lambda/config"
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := config.FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DryRun || len(c.Templates.Services) != 0 || c.Templates.StrictLogs || len(c.LogGroupPatterns) != 0 ||
+		c.Mode != policy.Subset || c.ExemptTag != (config.Tag{Key: "vpce-guard:exempt", Value: "true"}) ||
+		c.SelfRoleARN != "" || c.SweepConcurrency != 4 {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		vars  map[string]string
+		check func(config.Config) bool
+	}{
+		{"dry run", map[string]string{"DRY_RUN": "true"}, func(c config.Config) bool { return c.DryRun }},
+		{"dry run in capitals", map[string]string{"DRY_RUN": "TRUE"}, func(c config.Config) bool { return c.DryRun }},
+		{"no dry run", map[string]string{"DRY_RUN": "false"}, func(c config.Config) bool { return !c.DryRun }},
+		{"services", map[string]string{"SERVICES": " logs , logs,"}, func(c config.Config) bool {
+			return slices.Equal(c.Templates.Services, []string{"logs"})
+		}},
+		{"both services", map[string]string{"SERVICES": "logs,events"}, func(c config.Config) bool {
+			return slices.Equal(c.Templates.Services, []string{"events", "logs"})
+		}},
+		{"strict logs", map[string]string{"LOGS_TEMPLATE": "logs-strict"}, func(c config.Config) bool { return c.Templates.StrictLogs }},
+		{"log-group patterns", map[string]string{"LOG_GROUP_PATTERNS": "/aws/lambda/*, app-?"}, func(c config.Config) bool {
+			return slices.Equal(c.LogGroupPatterns, []string{"/aws/lambda/*", "app-?"})
+		}},
+		{"exact mode", map[string]string{"CHECK_MODE": "exact"}, func(c config.Config) bool { return c.Mode == policy.Exact }},
+		{"exempt key and value", map[string]string{"EXEMPT_TAG": "team:exception=yes"}, func(c config.Config) bool {
+			return c.ExemptTag == config.Tag{Key: "team:exception", Value: "yes"}
+		}},
+		{"exempt key alone", map[string]string{"EXEMPT_TAG": "no-guard"}, func(c config.Config) bool {
+			return c.ExemptTag == config.Tag{Key: "no-guard"} && c.ExemptTag.Matches("no-guard", "anything")
+		}},
+		{"self role with a path", map[string]string{"SELF_ROLE_ARN": "arn:aws:iam::111122223333:role/guard/Fn"}, func(c config.Config) bool {
+			return c.SelfRoleARN == "arn:aws:iam::111122223333:role/guard/Fn"
+		}},
+		{"concurrency", map[string]string{"SWEEP_CONCURRENCY": "32"}, func(c config.Config) bool { return c.SweepConcurrency == 32 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.FromEnv(env(tt.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("%+v", c)
+			}
+		})
+	}
+}
+
+func TestFromEnvErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		variable, value string
+		want            string // a part of the message
+	}{
+		{"DRY_RUN", "yes", `DRY_RUN="yes": want true or false`},
+		{"SERVICES", "logs,s3", `SERVICES="logs,s3": unknown service "s3"`},
+		{"SERVICES", " , ", "names no service"},
+		{"LOGS_TEMPLATE", "strict", "want logs or logs-strict"},
+		{"LOG_GROUP_PATTERNS", "ok,bad group", `LOG_GROUP_PATTERNS="ok,bad group": `},
+		{"LOG_GROUP_PATTERNS", manyPatterns(300), "too large"},
+		{"CHECK_MODE", "loose", "want subset or exact"},
+		{"EXEMPT_TAG", "=true", "the tag key is empty"},
+		{"EXEMPT_TAG", "key=", "nothing after '='"},
+		{"EXEMPT_TAG", strings.Repeat("k", 129), "longer than 128"},
+		{"SELF_ROLE_ARN", "VpceGuardRole", "want an IAM role ARN"},
+		{"SELF_ROLE_ARN", "arn:aws:iam::111122223333:user/alice", "want an IAM role ARN"},
+		{"SWEEP_CONCURRENCY", "0", "from 1 to 32"},
+		{"SWEEP_CONCURRENCY", "33", "from 1 to 32"},
+		{"SWEEP_CONCURRENCY", "four", "from 1 to 32"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.variable+"="+tt.value[:min(len(tt.value), 20)], func(t *testing.T) {
+			t.Parallel()
+			_, err := config.FromEnv(env(map[string]string{tt.variable: tt.value}))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ve *config.VariableError
+			if !errors.As(err, &ve) || ve.Name != tt.variable {
+				t.Errorf("error %v does not name %s", err, tt.variable)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func manyPatterns(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "/aws/lambda/function-number-%03d-*,", i)
+	}
+	return b.String()
+}
+
+func TestEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	_, err := config.FromEnv(env(map[string]string{"DRY_RUN": "maybe", "CHECK_MODE": "loose", "SWEEP_CONCURRENCY": "-1"}))
+	for _, name := range []string{"DRY_RUN", "CHECK_MODE", "SWEEP_CONCURRENCY"} {
+		if err == nil || !strings.Contains(err.Error(), name+"=") {
+			t.Errorf("error %v does not report %s", err, name)
+		}
+	}
+}
