@@ -1,0 +1,246 @@
+// Package fakeec2 is an in-memory stand-in for the two EC2 calls vpce-guard
+// makes, DescribeVpcEndpoints and ModifyVpcEndpoint, for fast tests. It counts
+// the calls, can fail them on demand and records how many writes overlapped.
+// It is not an emulator: it knows only what vpce-guard's tests need.
+package fakeec2
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// DefaultPolicy is the policy EC2 gives an endpoint created without one, and
+// puts back on ResetPolicy.
+const DefaultPolicy = `{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`
+
+// EC2 holds endpoints by ID. It is safe for concurrent use.
+type EC2 struct {
+	mu          sync.Mutex
+	endpoints   map[string]types.VpcEndpoint
+	describeErr map[string]error
+	modifyErr   map[string]error
+	modifyDelay time.Duration
+
+	describeCalls int
+	describes     map[string]int // by endpoint ID, for calls that name IDs
+	modifies      map[string]int
+	inFlight      int
+	maxInFlight   int
+}
+
+// New returns a fake holding the endpoints.
+func New(endpoints ...types.VpcEndpoint) *EC2 {
+	f := &EC2{
+		endpoints:   map[string]types.VpcEndpoint{},
+		describeErr: map[string]error{},
+		modifyErr:   map[string]error{},
+		describes:   map[string]int{},
+		modifies:    map[string]int{},
+	}
+	for _, e := range endpoints {
+		f.endpoints[aws.ToString(e.VpcEndpointId)] = e
+	}
+	return f
+}
+
+// Endpoint builds an available interface endpoint; an empty policy leaves
+// PolicyDocument unset. tags are key, value pairs.
+func Endpoint(id, serviceName, owner, policy string, tags ...string) types.VpcEndpoint {
+	e := types.VpcEndpoint{
+		VpcEndpointId:   aws.String(id),
+		ServiceName:     aws.String(serviceName),
+		OwnerId:         aws.String(owner),
+		State:           "available", // EC2 answers in lower case, whatever its enum says
+		VpcEndpointType: types.VpcEndpointTypeInterface,
+	}
+	if policy != "" {
+		e.PolicyDocument = aws.String(policy)
+	}
+	for i := 0; i+1 < len(tags); i += 2 {
+		e.Tags = append(e.Tags, types.Tag{Key: aws.String(tags[i]), Value: aws.String(tags[i+1])})
+	}
+	return e
+}
+
+// APIError is an error with an EC2 error code, read the way the SDK's
+// smithy.APIError is, through its ErrorCode method.
+func APIError(code, message string) error {
+	return &apiError{code: code, message: message}
+}
+
+type apiError struct{ code, message string }
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("api error %s: %s", e.code, e.message)
+}
+func (e *apiError) ErrorCode() string    { return e.code }
+func (e *apiError) ErrorMessage() string { return e.message }
+
+// FailDescribe makes every DescribeVpcEndpoints that names id fail with err.
+func (f *EC2) FailDescribe(id string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.describeErr[id] = err
+}
+
+// FailModify makes every ModifyVpcEndpoint of id fail with err.
+func (f *EC2) FailModify(id string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.modifyErr[id] = err
+}
+
+// SlowModify makes each ModifyVpcEndpoint take d, so that overlapping writes
+// can be observed.
+func (f *EC2) SlowModify(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.modifyDelay = d
+}
+
+// DescribeVpcEndpoints returns the endpoints named in VpcEndpointIds, failing
+// with InvalidVpcEndpointId.NotFound if one is unknown as EC2 does, or else a
+// page of every endpoint in ID order. Filters are not supported.
+func (f *EC2) DescribeVpcEndpoints(ctx context.Context, in *ec2.DescribeVpcEndpointsInput, _ ...func(*ec2.Options)) (*ec2.DescribeVpcEndpointsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.describeCalls++
+	if len(in.Filters) > 0 {
+		return nil, APIError("InvalidParameterValue", "fakeec2: filters are not supported")
+	}
+	out := &ec2.DescribeVpcEndpointsOutput{}
+	if len(in.VpcEndpointIds) > 0 {
+		for _, id := range in.VpcEndpointIds {
+			f.describes[id]++
+			if err := f.describeErr[id]; err != nil {
+				return nil, err
+			}
+			e, ok := f.endpoints[id]
+			if !ok {
+				return nil, APIError("InvalidVpcEndpointId.NotFound", fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist", id))
+			}
+			out.VpcEndpoints = append(out.VpcEndpoints, copyEndpoint(e))
+		}
+		return out, nil
+	}
+	ids := slices.Sorted(maps.Keys(f.endpoints))
+	start := 0
+	if token := aws.ToString(in.NextToken); token != "" {
+		n, err := strconv.Atoi(token)
+		if err != nil || n < 0 || n > len(ids) {
+			return nil, APIError("InvalidNextToken", "fakeec2: bad token")
+		}
+		start = n
+	}
+	limit := int(cmp.Or(aws.ToInt32(in.MaxResults), 1000))
+	end := min(start+limit, len(ids))
+	for _, id := range ids[start:end] {
+		out.VpcEndpoints = append(out.VpcEndpoints, copyEndpoint(f.endpoints[id]))
+	}
+	if end < len(ids) {
+		out.NextToken = aws.String(strconv.Itoa(end))
+	}
+	return out, nil
+}
+
+// ModifyVpcEndpoint sets or resets the policy of an endpoint.
+func (f *EC2) ModifyVpcEndpoint(ctx context.Context, in *ec2.ModifyVpcEndpointInput, _ ...func(*ec2.Options)) (*ec2.ModifyVpcEndpointOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	id := aws.ToString(in.VpcEndpointId)
+	f.mu.Lock()
+	f.modifies[id]++
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	delay := f.modifyDelay
+	f.mu.Unlock()
+
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inFlight--
+	if err := f.modifyErr[id]; err != nil {
+		return nil, err
+	}
+	e, ok := f.endpoints[id]
+	if !ok {
+		return nil, APIError("InvalidVpcEndpointId.NotFound", fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist", id))
+	}
+	switch {
+	case aws.ToBool(in.ResetPolicy):
+		e.PolicyDocument = aws.String(DefaultPolicy)
+	case in.PolicyDocument != nil:
+		e.PolicyDocument = aws.String(*in.PolicyDocument)
+	}
+	f.endpoints[id] = e
+	return &ec2.ModifyVpcEndpointOutput{Return: aws.Bool(true)}, nil
+}
+
+// DescribeCalls counts every DescribeVpcEndpoints call, pages included.
+func (f *EC2) DescribeCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.describeCalls
+}
+
+// Describes counts the DescribeVpcEndpoints calls that named id.
+func (f *EC2) Describes(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.describes[id]
+}
+
+// ModifyCalls counts every ModifyVpcEndpoint call.
+func (f *EC2) ModifyCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.modifies {
+		n += c
+	}
+	return n
+}
+
+// Modifies counts the ModifyVpcEndpoint calls for id.
+func (f *EC2) Modifies(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.modifies[id]
+}
+
+// MaxConcurrentModifies is the most ModifyVpcEndpoint calls seen in flight at once.
+func (f *EC2) MaxConcurrentModifies() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxInFlight
+}
+
+// Policy returns the endpoint's policy document, "" when it has none.
+func (f *EC2) Policy(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return aws.ToString(f.endpoints[id].PolicyDocument)
+}
+
+// copyEndpoint keeps callers from changing the stored endpoint through shared slices.
+func copyEndpoint(e types.VpcEndpoint) types.VpcEndpoint {
+	e.Tags = slices.Clone(e.Tags)
+	return e
+}

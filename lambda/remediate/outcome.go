@@ -1,0 +1,84 @@
+package remediate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// Verdict is what vpce-guard concluded about one endpoint.
+type Verdict string
+
+// The verdicts.
+const (
+	Compliant    Verdict = "compliant"    // the policy grants nothing beyond the template
+	NonCompliant Verdict = "noncompliant" // it grants more, or cannot be read
+	Exempt       Verdict = "exempt"       // the endpoint carries the exemption tag
+	Skipped      Verdict = "skipped"      // nothing to check: see the reasons
+	NotFound     Verdict = "notfound"     // the endpoint no longer exists
+)
+
+// Action is what vpce-guard did about it.
+type Action string
+
+// The actions.
+const (
+	None         Action = "none"
+	Rewritten    Action = "rewritten"    // the template was written
+	WouldRewrite Action = "wouldRewrite" // dry run: the template would have been written
+)
+
+// Outcome is the result for one endpoint, or for a call that needed no endpoint
+// at all (then EndpointID is empty and Verdict is Skipped).
+type Outcome struct {
+	EndpointID  string   `json:"endpointId"`
+	ServiceName string   `json:"serviceName"`
+	Account     string   `json:"account"`
+	Region      string   `json:"region"`
+	Verdict     Verdict  `json:"verdict"`
+	Action      Action   `json:"action"`
+	Reasons     []string `json:"reasons"` // never null in JSON: an empty list when there is nothing to say
+
+	EventID   string `json:"eventId"`
+	EventName string `json:"eventName"`
+	Caller    string `json:"caller"`
+	// OwnCall marks calls made by vpce-guard's own role (config SelfRoleARN).
+	OwnCall bool `json:"ownCall,omitempty"`
+
+	// PolicyBefore and PolicyAfter are "sha256:" and the hex SHA-256 of the
+	// normalized policy (the raw text when it cannot be parsed), before this run
+	// and after it (for WouldRewrite, what it would be). Empty when unknown.
+	PolicyBefore string `json:"policyBefore,omitempty"`
+	PolicyAfter  string `json:"policyAfter,omitempty"`
+
+	// Error is set when an AWS call or the template failed for this endpoint.
+	Error string `json:"error,omitempty"`
+
+	// The policy texts, for debug logs only: they can be 20 KB each.
+	PolicyBeforeText string `json:"-"`
+	PolicyAfterText  string `json:"-"`
+}
+
+// Origin is what asked for a check; it labels every outcome.
+type Origin struct {
+	EventID   string
+	EventName string
+	Caller    string
+	OwnCall   bool
+}
+
+func (o Origin) outcome() Outcome {
+	return Outcome{
+		Verdict:   Skipped,
+		Action:    None,
+		Reasons:   []string{},
+		EventID:   o.EventID,
+		EventName: o.EventName,
+		Caller:    o.Caller,
+		OwnCall:   o.OwnCall,
+	}
+}
+
+func hashPolicy(normalized []byte) string {
+	sum := sha256.Sum256(normalized)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

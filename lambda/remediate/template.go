@@ -1,0 +1,56 @@
+package remediate
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
+	"github.com/vpce-guard/vpce-guard/policytemplates"
+)
+
+// template is a rendered and parsed template, ready to check policies against.
+type template struct {
+	text []byte
+	doc  *policy.Document
+	hash string
+}
+
+type templateKey struct{ name, region, account string }
+
+// templates renders each (template, region, account) once: a sweep checks
+// hundreds of endpoints of one account against the same template, and a warm
+// Lambda keeps the cache between invocations. One function serves one region and
+// a handful of accounts, so the cache stays small.
+type templates struct {
+	patterns []string
+	mu       sync.Mutex
+	cache    map[templateKey]*template
+}
+
+func (t *templates) get(name, region, account string) (*template, error) {
+	key := templateKey{name, region, account}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tpl, ok := t.cache[key]; ok {
+		return tpl, nil
+	}
+	text, err := policytemplates.Render(name, policytemplates.Params{
+		Partition:        policytemplates.PartitionForRegion(region),
+		Region:           region,
+		AccountID:        account,
+		LogGroupPatterns: t.patterns,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render template %s for account %q in %s: %w", name, account, region, err)
+	}
+	doc, err := policy.Parse(text)
+	if err != nil { // the templates are tested to parse; this is a bug
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	tpl := &template{text: text, doc: doc, hash: hashPolicy(doc.Normalize().JSON())}
+	if t.cache == nil {
+		t.cache = map[templateKey]*template{}
+	}
+	t.cache[key] = tpl
+	return tpl, nil
+}
