@@ -1,15 +1,108 @@
 // Command vpce-guard keeps VPC endpoint policies no broader than a template
-// scoped to the account's own resources. It is one binary: the command line,
-// and (from the remediation issue on) the Lambda function.
+// scoped to the account's own resources. It is one binary: the Lambda function
+// when AWS_LAMBDA_RUNTIME_API is set, the command line otherwise.
 package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/vpce-guard/vpce-guard/lambda/cli"
+	"github.com/vpce-guard/vpce-guard/lambda/config"
+	"github.com/vpce-guard/vpce-guard/lambda/handler"
+	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+)
+
+// The retry budget for EC2 calls: throttling and 5xx are retried with
+// exponential backoff, within what a Lambda invocation can afford to wait.
+const (
+	maxAttempts = 5
+	maxBackoff  = 5 * time.Second
 )
 
 func main() {
-	os.Exit(cli.Run(context.Background(), cli.OSEnv(), os.Args[1:]))
+	ctx := context.Background()
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		env := cli.OSEnv()
+		env.NewEC2 = newEC2
+		os.Exit(cli.Run(ctx, env, os.Args[1:]))
+	}
+	log := newLogger()
+	slog.SetDefault(log)
+	h, err := newHandler(ctx, log)
+	if err != nil {
+		// Exiting during init makes every invocation fail with this message
+		// instead of quietly running with a setting nobody meant.
+		log.Error("cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+// newHandler does the cold-start work once: configuration, client, templates.
+func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error) {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	client, region, err := newEC2(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	services := cfg.Templates.Services
+	if len(services) == 0 {
+		services = []string{"all"}
+	}
+	log.Info("started",
+		"region", region,
+		"dryRun", cfg.DryRun,
+		"services", services,
+		"strictLogs", cfg.Templates.StrictLogs,
+		"logGroupPatterns", cfg.LogGroupPatterns,
+		"checkMode", string(cfg.Mode),
+		"exemptTag", cfg.ExemptTag.String(),
+		"selfRoleArn", cfg.SelfRoleARN,
+		"sweepConcurrency", cfg.SweepConcurrency)
+	return handler.New(remediate.New(client, region, cfg), log, os.Stdout), nil
+}
+
+// newEC2 loads the standard AWS SDK configuration (AWS_REGION, credentials,
+// AWS_ENDPOINT_URL_EC2 for an emulator) with a bounded retry budget.
+func newEC2(ctx context.Context, region string) (remediate.EC2, string, error) {
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				o.MaxBackoff = maxBackoff
+			})
+		}),
+	}
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, "", fmt.Errorf("AWS configuration: %w", err)
+	}
+	return ec2.NewFromConfig(cfg), cfg.Region, nil
+}
+
+// newLogger logs JSON. lambdacontext's handler adds the request ID but writes
+// text unless the function's log format is JSON, which the stack sets; without
+// it, plain JSON still keeps one parseable line per outcome.
+func newLogger() *slog.Logger {
+	if os.Getenv("AWS_LAMBDA_LOG_FORMAT") == "JSON" {
+		return lambdacontext.NewLogger()
+	}
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
 }

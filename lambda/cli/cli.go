@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
 // Exit statuses shared by every command.
@@ -23,11 +26,28 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	ReadFile       func(name string) ([]byte, error)
+
+	// Open opens a file or a folder for replay, which streams files too large
+	// to read at once. A folder must implement fs.ReadDirFile, as *os.File does.
+	Open func(name string) (fs.File, error)
+	// Getenv reads the settings replay and audit share with the Lambda
+	// (CHECK_MODE, SERVICES, ...); nil reads none, so every default applies.
+	Getenv func(key string) string
+	// NewEC2 returns an EC2 client for region, or for the SDK's default region
+	// when region is empty, and the region the client uses. It is called only
+	// when a command needs EC2, so the offline commands need no AWS configuration.
+	NewEC2 func(ctx context.Context, region string) (client remediate.EC2, clientRegion string, err error)
 }
 
-// OSEnv is the process's own standard streams and file system.
+// OSEnv is the process's own standard streams, file system and environment
+// variables. NewEC2 is left for main to set, which owns the AWS SDK configuration.
 func OSEnv() Env {
-	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ReadFile: os.ReadFile}
+	return Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		ReadFile: os.ReadFile,
+		Open:     func(name string) (fs.File, error) { return os.Open(name) },
+		Getenv:   os.Getenv,
+	}
 }
 
 type command struct {
