@@ -1,0 +1,247 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Fault is what the proxy does to one request instead of, or besides,
+// passing it on.
+type Fault struct {
+	// Name labels the fault in Requests and logs.
+	Name string
+	// Status and Code, when Status is set, are the HTTP status and EC2 error
+	// code of the error answer.
+	Status int
+	Code   string
+	// Delay holds the request back before anything else happens.
+	Delay time.Duration
+	// Forward passes the request on to the emulator before answering with
+	// the error: the call took effect but the caller is told it failed.
+	Forward bool
+}
+
+// Throttle is EC2's throttling answer: HTTP 503 RequestLimitExceeded, which
+// the SDK retries with backoff.
+func Throttle() Fault {
+	return Fault{Name: "throttle", Status: http.StatusServiceUnavailable, Code: "RequestLimitExceeded"}
+}
+
+// ServerError is an HTTP 500 InternalError, which the SDK retries.
+func ServerError() Fault {
+	return Fault{Name: "server-error", Status: http.StatusInternalServerError, Code: "InternalError"}
+}
+
+// LostAnswer applies the call, then answers HTTP 500 InternalError as if the
+// answer had been lost on the way back.
+func LostAnswer() Fault {
+	f := ServerError()
+	f.Name, f.Forward = "lost-answer", true
+	return f
+}
+
+// Slow passes the request on after d.
+func Slow(d time.Duration) Fault { return Fault{Name: "slow " + d.String(), Delay: d} }
+
+// FaultProxy is a reverse proxy in front of an EC2 emulator that injects
+// faults into the requests of chosen EC2 actions (the Action parameter of
+// EC2's query protocol), and records every request. Point the function's
+// AWS_ENDPOINT_URL_EC2 at URL.
+type FaultProxy struct {
+	// URL is the proxy's base URL on 127.0.0.1.
+	URL string
+
+	proxy *httputil.ReverseProxy
+	mu    sync.Mutex
+	rules []*faultRule
+	log   []Request
+}
+
+type faultRule struct {
+	action string
+	fault  Fault
+	left   int // requests still to fault; negative: all of them
+}
+
+// Request is one request the proxy saw.
+type Request struct {
+	Action string
+	Form   url.Values // the query parameters, e.g. VpcEndpointId.1, PolicyDocument
+	Fault  string     // the Fault's Name, "" when passed on untouched
+	Status int        // the status answered
+}
+
+// StartFaultProxy starts a proxy to target (an emulator's base URL) on
+// 127.0.0.1, closed when t ends.
+func StartFaultProxy(t testing.TB, target string) *FaultProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatalf("fault proxy target %q: %v", target, err)
+	}
+	p := &FaultProxy{proxy: &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) },
+		// Let the client see the emulator's own failures as they are.
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeEC2Error(w, http.StatusBadGateway, "ProxyError", err.Error())
+		},
+	}}
+	srv := httptest.NewServer(p)
+	p.URL = srv.URL
+	t.Cleanup(srv.Close)
+	return p
+}
+
+// Inject faults the next count requests of action (all of them when count is
+// negative). Rules for the same action apply one after the other, in the
+// order they were added; an action without a rule left is passed on.
+func (p *FaultProxy) Inject(action string, f Fault, count int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rules = append(p.rules, &faultRule{action: action, fault: f, left: count})
+}
+
+// Clear removes the rules not used up yet.
+func (p *FaultProxy) Clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rules = nil
+}
+
+// Requests returns every request seen so far, in order of arrival.
+func (p *FaultProxy) Requests() []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Request(nil), p.log...)
+}
+
+// Count is the number of requests seen for action, and how many of them were
+// faulted.
+func (p *FaultProxy) Count(action string) (seen, faulted int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.log {
+		if r.Action == action {
+			seen++
+			if r.Fault != "" {
+				faulted++
+			}
+		}
+	}
+	return seen, faulted
+}
+
+// take returns the fault for the next request of action, if any, and
+// records the request.
+func (p *FaultProxy) take(action string, form url.Values) (Fault, bool, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log = append(p.log, Request{Action: action, Form: form})
+	i := len(p.log) - 1
+	for _, r := range p.rules {
+		if r.action != action || r.left == 0 {
+			continue
+		}
+		if r.left > 0 {
+			r.left--
+		}
+		p.log[i].Fault = r.fault.Name
+		return r.fault, true, i
+	}
+	return Fault{}, false, i
+}
+
+func (p *FaultProxy) setStatus(i, status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log[i].Status = status
+}
+
+func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeEC2Error(w, http.StatusBadRequest, "ProxyError", "read the request: "+err.Error())
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	form, _ := url.ParseQuery(string(body))
+	for k, v := range r.URL.Query() {
+		if _, ok := form[k]; !ok {
+			form[k] = v
+		}
+	}
+	action := form.Get("Action")
+	fault, ok, i := p.take(action, form)
+	if !ok {
+		rec := &statusRecorder{ResponseWriter: w}
+		p.proxy.ServeHTTP(rec, r)
+		p.setStatus(i, rec.status())
+		return
+	}
+	if fault.Delay > 0 {
+		select {
+		case <-time.After(fault.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if fault.Status == 0 {
+		rec := &statusRecorder{ResponseWriter: w}
+		p.proxy.ServeHTTP(rec, r)
+		p.setStatus(i, rec.status())
+		return
+	}
+	if fault.Forward {
+		rec := httptest.NewRecorder()
+		p.proxy.ServeHTTP(rec, r)
+	}
+	p.setStatus(i, fault.Status)
+	writeEC2Error(w, fault.Status, fault.Code, fmt.Sprintf("injected by the fault proxy (%s)", fault.Name))
+}
+
+// writeEC2Error answers as EC2 does, with its XML error document.
+func writeEC2Error(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>fault-proxy-%s</RequestID></Response>`,
+		xmlEscape(code), xmlEscape(message), strconv.FormatInt(time.Now().UnixNano(), 36))
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s)) // a bytes.Buffer never fails
+	return b.String()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *statusRecorder) status() int {
+	if r.code == 0 {
+		return http.StatusOK
+	}
+	return r.code
+}
