@@ -1,0 +1,262 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+	"github.com/vpce-guard/vpce-guard/policytemplates"
+	"github.com/vpce-guard/vpce-guard/tests/emulator"
+)
+
+// The SDK's retry budget, as the function sets it (lambda/main.go).
+const maxAttempts = 5
+
+// faultSetup is an open Logs endpoint in moto, created by replaying the
+// console CreateVpcEndpoint, and its event ready to send.
+type faultSetup struct {
+	client   *ec2.Client
+	id       string
+	event    []byte
+	before   string // the endpoint's policy before the event: AWS's default
+	template string
+}
+
+func newFaultSetup(t *testing.T, moto *emulator.Moto) faultSetup {
+	t.Helper()
+	ctx := t.Context()
+	client := emulator.EC2Client(t, moto.URL, replayRegion)
+	n := newNetwork(t, ctx, client, replayRegion)
+	f := loadFixture(t, "04-create-logs-no-policy.json", replayRegion)
+	r := replayCreate(t, ctx, client, n, f)
+	return faultSetup{
+		client:   client,
+		id:       r.endpointID,
+		event:    f.withIDs(r.ids),
+		before:   endpointPolicy(t, ctx, client, r.endpointID),
+		template: renderFor(t, policytemplates.Logs, replayRegion),
+	}
+}
+
+// policyNow is the endpoint's policy, which must be the one before the event
+// or the template: never anything in between.
+func (s faultSetup) policyNow(t *testing.T) string {
+	t.Helper()
+	now := endpointPolicy(t, t.Context(), s.client, s.id)
+	if now != s.before && now != s.template {
+		t.Errorf("the endpoint's policy is neither untouched nor the template:\n%s", now)
+	}
+	return now
+}
+
+type injection struct {
+	action string
+	fault  emulator.Fault
+	count  int
+}
+
+// Transient faults, each within the retry budget: the invocation succeeds
+// and the endpoint ends with the template.
+func TestFaultsTransient(t *testing.T) {
+	t.Parallel()
+	moto := emulator.SharedMoto(t)
+	bootstrap := emulator.BuildBootstrap(t)
+	for _, tc := range []struct {
+		name   string
+		inject []injection
+	}{
+		{"throttled-describe-and-modify", []injection{
+			{"DescribeVpcEndpoints", emulator.Throttle(), 2},
+			{"ModifyVpcEndpoint", emulator.Throttle(), 2}}},
+		{"server-errors-up-to-the-budget", []injection{
+			{"ModifyVpcEndpoint", emulator.ServerError(), maxAttempts - 1}}},
+		{"throttle-then-server-error", []injection{
+			{"DescribeVpcEndpoints", emulator.ServerError(), 1},
+			{"ModifyVpcEndpoint", emulator.Throttle(), 1},
+			{"ModifyVpcEndpoint", emulator.ServerError(), 2}}},
+		{"slow-answers", []injection{
+			{"DescribeVpcEndpoints", emulator.Slow(1500 * time.Millisecond), 1},
+			{"ModifyVpcEndpoint", emulator.Slow(1500 * time.Millisecond), 1}}},
+		{"lost-answer-to-the-write", []injection{
+			{"ModifyVpcEndpoint", emulator.LostAnswer(), 2}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newFaultSetup(t, moto)
+			proxy := emulator.StartFaultProxy(t, moto.URL)
+			faulted, failed := map[string]int{}, map[string]int{}
+			for _, in := range tc.inject {
+				proxy.Inject(in.action, in.fault, in.count)
+				faulted[in.action] += in.count
+				if in.fault.Status != 0 {
+					failed[in.action] += in.count
+				}
+			}
+			fn := emulator.StartLambda(t, bootstrap, functionEnv(proxy.URL, replayRegion, nil))
+
+			outcomes := invoke(t, t.Context(), fn, s.event)
+			if len(outcomes) != 1 || outcomes[0].Verdict != remediate.NonCompliant || outcomes[0].Action != remediate.Rewritten {
+				t.Errorf("outcomes %+v, want one noncompliant/rewritten", outcomes)
+			}
+			if s.policyNow(t) != s.template {
+				t.Error("the endpoint was not rewritten")
+			}
+			// Each failed attempt is retried once; a slow answer is no failure.
+			for action, n := range faulted {
+				seen, got := proxy.Count(action)
+				if want := 1 + failed[action]; got != n || seen != want {
+					t.Errorf("%s: %d requests, %d of them faulted; want %d and %d", action, seen, got, want, n)
+				}
+			}
+		})
+	}
+}
+
+// Failures that outlast the retry budget: the invocation fails with
+// RemediationError, so that Lambda retries the event, and the endpoint is
+// untouched or fully rewritten.
+func TestFaultsPersistent(t *testing.T) {
+	t.Parallel()
+	moto := emulator.SharedMoto(t)
+	bootstrap := emulator.BuildBootstrap(t)
+	for _, tc := range []struct {
+		name      string
+		inject    injection
+		rewritten bool // the template was written although the function was told it failed
+		message   string
+	}{
+		{name: "modify-always-500", inject: injection{"ModifyVpcEndpoint", emulator.ServerError(), -1},
+			message: "modify vpc endpoint"},
+		{name: "modify-always-throttled", inject: injection{"ModifyVpcEndpoint", emulator.Throttle(), -1},
+			message: "RequestLimitExceeded"},
+		{name: "modify-answers-always-lost", inject: injection{"ModifyVpcEndpoint", emulator.LostAnswer(), -1},
+			rewritten: true, message: "modify vpc endpoint"},
+		{name: "describe-always-throttled", inject: injection{"DescribeVpcEndpoints", emulator.Throttle(), -1},
+			message: "describe vpc endpoint"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newFaultSetup(t, moto)
+			proxy := emulator.StartFaultProxy(t, moto.URL)
+			proxy.Inject(tc.inject.action, tc.inject.fault, tc.inject.count)
+			fn := emulator.StartLambda(t, bootstrap, functionEnv(proxy.URL, replayRegion, nil))
+
+			status, body, err := fn.Invoke(t.Context(), s.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fe, ok := emulator.ParseFunctionError(body)
+			if !ok || fe.ErrorType != "RemediationError" || !strings.Contains(fe.ErrorMessage, tc.message) ||
+				!strings.Contains(fe.ErrorMessage, s.id) {
+				t.Errorf("invocation: HTTP %d %s; want a RemediationError naming %s and %q", status, body, s.id, tc.message)
+			}
+			if seen, _ := proxy.Count(tc.inject.action); seen != maxAttempts {
+				t.Errorf("%s tried %d times, want the retry budget, %d", tc.inject.action, seen, maxAttempts)
+			}
+			if now := s.policyNow(t); (now == s.template) != tc.rewritten {
+				t.Errorf("rewritten = %v, want %v", now == s.template, tc.rewritten)
+			}
+			if !strings.Contains(fn.Log(), `"level":"ERROR","message":"outcome"`) {
+				t.Error("no outcome logged at ERROR")
+			}
+		})
+	}
+}
+
+// An EC2 answer slower than the function's timeout: Lambda stops the
+// invocation; the endpoint is untouched or rewritten, never half-written.
+func TestFaultsTimeout(t *testing.T) {
+	t.Parallel()
+	moto := emulator.SharedMoto(t)
+	bootstrap := emulator.BuildBootstrap(t)
+	s := newFaultSetup(t, moto)
+	proxy := emulator.StartFaultProxy(t, moto.URL)
+	proxy.Inject("ModifyVpcEndpoint", emulator.Slow(10*time.Second), -1)
+	fn := emulator.StartLambda(t, bootstrap, functionEnv(proxy.URL, replayRegion,
+		map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "2"}))
+
+	start := time.Now()
+	status, body, err := fn.Invoke(t.Context(), s.event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("answered after %v: HTTP %d %s", time.Since(start).Round(time.Millisecond), status, body)
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("the invocation took %v, past the 2 s timeout", d)
+	}
+	if !strings.Contains(string(body), "timed out") {
+		t.Errorf("invocation: HTTP %d %s; want a timeout", status, body)
+	}
+	// The write the proxy held back is dropped with its connection; allow
+	// it the time to arrive anyway before looking.
+	time.Sleep(500 * time.Millisecond)
+	s.policyNow(t)
+}
+
+// Two events for the same endpoint handled at once, by two instances of the
+// function, as Lambda would run them in two execution environments (one RIE
+// is one environment and cannot take two invocations at once): both read the
+// open policy before either writes, and the endpoint ends with one compliant
+// policy.
+func TestFaultsConcurrentEvents(t *testing.T) {
+	t.Parallel()
+	moto := emulator.SharedMoto(t)
+	bootstrap := emulator.BuildBootstrap(t)
+	s := newFaultSetup(t, moto)
+	proxy := emulator.StartFaultProxy(t, moto.URL)
+	// Hold every read back so that the two invocations overlap.
+	proxy.Inject("DescribeVpcEndpoints", emulator.Slow(500*time.Millisecond), -1)
+	env := functionEnv(proxy.URL, replayRegion, nil)
+	functions := []*emulator.Lambda{emulator.StartLambda(t, bootstrap, env), emulator.StartLambda(t, bootstrap, env)}
+
+	results := make([][]remediate.Outcome, len(functions))
+	var wg sync.WaitGroup
+	for i, fn := range functions {
+		wg.Go(func() { results[i] = invokeNoFatal(t, t.Context(), fn, s.event) })
+	}
+	wg.Wait()
+
+	for i, outcomes := range results {
+		if len(outcomes) != 1 || outcomes[0].Error != "" ||
+			(outcomes[0].Action != remediate.Rewritten && outcomes[0].Verdict != remediate.Compliant) {
+			t.Errorf("function %d: %+v, want rewritten or compliant", i+1, outcomes)
+		}
+	}
+	if now := s.policyNow(t); now != s.template {
+		t.Errorf("policy after two concurrent events:\n%s\nwant the template", now)
+	}
+	if writes, _ := proxy.Count("ModifyVpcEndpoint"); writes < 1 || writes > 2 {
+		t.Errorf("%d writes, want one or two", writes)
+	}
+	// A third event, once both are done, finds it compliant and writes nothing.
+	outcomes := invoke(t, t.Context(), functions[0], s.event)
+	if len(outcomes) != 1 || outcomes[0].Verdict != remediate.Compliant || outcomes[0].Action != remediate.None {
+		t.Errorf("after convergence: %+v, want compliant", outcomes)
+	}
+}
+
+// invokeNoFatal is invoke for another goroutine than the test's: it reports
+// with t.Errorf and returns nil on failure.
+func invokeNoFatal(t *testing.T, ctx context.Context, fn *emulator.Lambda, event []byte) []remediate.Outcome {
+	status, body, err := fn.Invoke(ctx, event)
+	if err != nil || status != http.StatusOK {
+		t.Errorf("invoke: HTTP %d, %s, %v", status, body, err)
+		return nil
+	}
+	if fe, ok := emulator.ParseFunctionError(body); ok {
+		t.Errorf("invocation failed: %s: %s", fe.ErrorType, fe.ErrorMessage)
+		return nil
+	}
+	var outcomes []remediate.Outcome
+	if err := json.Unmarshal(body, &outcomes); err != nil {
+		t.Errorf("answer %s: %v", body, err)
+	}
+	return outcomes
+}

@@ -1,0 +1,223 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+	"github.com/vpce-guard/vpce-guard/policytemplates"
+	"github.com/vpce-guard/vpce-guard/tests/emulator"
+)
+
+// sweepRegion is the region swept. The sweep lists every endpoint of its
+// region, and moto keeps deleted endpoints listed for good, so the sweep has
+// a moto of its own: no other test, and no earlier run under -count, may
+// have endpoints there.
+const sweepRegion = "ap-southeast-2"
+
+// sweepEndpoints is how many endpoints the sweep finds.
+const sweepEndpoints = 200
+
+// A kind of endpoint in the swept region, and what the sweep must do to it.
+type sweepKind struct {
+	name      string
+	service   string // the last part of the service name
+	policy    string // "" for none (AWS's default)
+	tags      map[string]string
+	deleted   bool
+	verdict   remediate.Verdict
+	action    remediate.Action
+	rewritten string // the template the policy must be afterwards; "" for untouched
+}
+
+func sweepKinds(region string) []sweepKind {
+	strict := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",`+
+		`"Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"arn:aws:logs:%s:%s:log-group:app-*:*"}]}`, region, motoAccount)
+	widened := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":"arn:aws:logs:*:*:log-group:*"}]}`
+	exempt := map[string]string{"vpce-guard:exempt": "true", "team": "data"}
+	return []sweepKind{
+		{name: "logs-default", service: "logs", verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Logs},
+		{name: "logs-template", service: "logs", policy: "template", verdict: remediate.Compliant, action: remediate.None},
+		{name: "logs-strict", service: "logs", policy: strict, verdict: remediate.Compliant, action: remediate.None},
+		{name: "logs-widened", service: "logs", policy: widened, verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Logs},
+		{name: "logs-default-exempt", service: "logs", tags: exempt, verdict: remediate.Exempt, action: remediate.None},
+		{name: "events-default", service: "events", verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Events},
+		{name: "s3-default", service: "s3", verdict: remediate.Skipped, action: remediate.None},
+		{name: "logs-default-deleted", service: "logs", deleted: true, verdict: remediate.Skipped, action: remediate.None},
+	}
+}
+
+// A scheduled sweep over 200 endpoints of mixed kinds rewrites exactly the
+// non-compliant ones, and leaves every other policy as it was.
+func TestReplaySweep(t *testing.T) {
+	t.Parallel()
+	moto := emulator.StartMoto(t)
+	bootstrap := emulator.BuildBootstrap(t)
+	ctx := t.Context()
+	client := emulator.EC2Client(t, moto.URL, sweepRegion)
+	n := newNetwork(t, ctx, client, sweepRegion)
+	kinds := sweepKinds(sweepRegion)
+	logsTemplate := renderFor(t, policytemplates.Logs, sweepRegion)
+	templates := map[string]string{
+		policytemplates.Logs:   logsTemplate,
+		policytemplates.Events: renderFor(t, policytemplates.Events, sweepRegion),
+	}
+
+	start := time.Now()
+	kindOf, before := createSweepEndpoints(t, ctx, client, n, kinds, logsTemplate)
+	t.Logf("created %d endpoints in %v", len(kindOf), time.Since(start).Round(time.Millisecond))
+
+	proxy := emulator.StartFaultProxy(t, moto.URL)
+	fn := emulator.StartLambda(t, bootstrap, functionEnv(proxy.URL, sweepRegion, nil))
+	f := loadFixture(t, "scheduled-sweep.json", sweepRegion)
+	start = time.Now()
+	outcomes := invoke(t, ctx, fn, []byte(f.text))
+	t.Logf("swept in %v", time.Since(start).Round(time.Millisecond))
+
+	if len(outcomes) != sweepEndpoints {
+		t.Fatalf("%d outcomes, want one per endpoint, %d", len(outcomes), sweepEndpoints)
+	}
+	wantWrites := 0
+	seen := map[string]bool{}
+	for _, o := range outcomes {
+		k, ok := kindOf[o.EndpointID]
+		if !ok || seen[o.EndpointID] {
+			t.Errorf("outcome for %s: unknown or repeated endpoint", o.EndpointID)
+			continue
+		}
+		seen[o.EndpointID] = true
+		if o.Verdict != k.verdict || o.Action != k.action || o.Error != "" {
+			t.Errorf("%s (%s): %s/%s (error %q), want %s/%s; reasons %q", o.EndpointID, k.name, o.Verdict, o.Action, o.Error, k.verdict, k.action, o.Reasons)
+		}
+		if k.rewritten != "" {
+			wantWrites++
+		}
+	}
+	if writes, _ := proxy.Count("ModifyVpcEndpoint"); writes != wantWrites {
+		t.Errorf("%d writes, want exactly one per non-compliant endpoint: %d", writes, wantWrites)
+	}
+
+	// Every policy, as moto has it now.
+	out, err := client.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range out.VpcEndpoints {
+		id, now := aws.ToString(e.VpcEndpointId), aws.ToString(e.PolicyDocument)
+		k, ok := kindOf[id]
+		if !ok {
+			t.Errorf("an endpoint nobody created in the sweep's region: %s", id)
+			continue
+		}
+		switch {
+		case k.rewritten != "" && now != templates[k.rewritten]:
+			t.Errorf("%s (%s) has %s, want the %s template", id, k.name, now, k.rewritten)
+		case k.rewritten == "" && now != before[id]:
+			t.Errorf("%s (%s) was changed to %s; want it untouched", id, k.name, now)
+		}
+	}
+
+	checkGolden(t, "sweep", sweepGolden(t, outcomes, kindOf, kinds, templates))
+}
+
+// createSweepEndpoints creates sweepEndpoints endpoints, the kinds in turn,
+// a few at a time. It returns each endpoint's kind and policy.
+func createSweepEndpoints(t *testing.T, ctx context.Context, client *ec2.Client, n network, kinds []sweepKind, logsTemplate string) (map[string]sweepKind, map[string]string) {
+	t.Helper()
+	kindOf := make(map[string]sweepKind, sweepEndpoints)
+	before := make(map[string]string, sweepEndpoints)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				k := kinds[i%len(kinds)]
+				doc := k.policy
+				if doc == "template" {
+					doc = logsTemplate
+				}
+				service := "com.amazonaws." + sweepRegion + "." + k.service
+				in := &ec2.CreateVpcEndpointInput{VpcId: aws.String(n.vpc), ServiceName: aws.String(service), VpcEndpointType: "Interface"}
+				if doc != "" {
+					in.PolicyDocument = aws.String(doc)
+				}
+				in.TagSpecifications = tagSpecs(k.tags)
+				created, err := client.CreateVpcEndpoint(ctx, in)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				id := aws.ToString(created.VpcEndpoint.VpcEndpointId)
+				if k.deleted {
+					if _, err := client.DeleteVpcEndpoints(ctx, &ec2.DeleteVpcEndpointsInput{VpcEndpointIds: []string{id}}); err != nil {
+						t.Error(err)
+					}
+				}
+				mu.Lock()
+				kindOf[id], before[id] = k, aws.ToString(created.VpcEndpoint.PolicyDocument)
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range sweepEndpoints {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return kindOf, before
+}
+
+// sweepGolden is the sweep's outcomes, one per kind of endpoint with how many
+// endpoints had it: the endpoint ID becomes the kind's name.
+func sweepGolden(t *testing.T, outcomes []remediate.Outcome, kindOf map[string]sweepKind, kinds []sweepKind, templates map[string]string) []byte {
+	t.Helper()
+	names := newNormalizer()
+	for name, text := range templates {
+		names.policy(text, name+" template")
+	}
+	names.policy(awsDefaultPolicy, "AWS default")
+	for _, k := range kinds {
+		if strings.HasPrefix(k.policy, "{") {
+			names.policy(k.policy, k.name)
+		}
+	}
+	for id, k := range kindOf {
+		names.id(id, "vpce-<"+k.name+">")
+	}
+	type group struct {
+		Count   int             `json:"count"`
+		Outcome json.RawMessage `json:"outcome"`
+	}
+	groups := make([]group, len(kinds))
+	index := map[string]int{}
+	for i, k := range kinds {
+		index[k.name] = i
+	}
+	for _, o := range outcomes {
+		i := index[kindOf[o.EndpointID].name]
+		var one []json.RawMessage
+		if err := json.Unmarshal(names.golden(t, []remediate.Outcome{o}), &one); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case groups[i].Count == 0:
+			groups[i].Outcome = one[0]
+		case string(groups[i].Outcome) != string(one[0]):
+			t.Errorf("endpoints of kind %s have different outcomes:\n%s\n%s", kinds[i].name, groups[i].Outcome, one[0])
+		}
+		groups[i].Count++
+	}
+	return goldenJSON(t, groups)
+}
