@@ -304,3 +304,24 @@ func ParseFunctionError(body []byte) (FunctionError, bool) {
 	}
 	return fe, true
 }
+
+// The same for programs without a testing.TB, such as the demo.
+
+// BuildFunction builds the function as BuildBootstrap does, into out.
+func BuildFunction(out string) error {
+	return buildInRepo(out, "-tags", "lambda.norpc", "./lambda")
+}
+
+// BuildRIE builds the pinned Runtime Interface Emulator into out.
+func BuildRIE(out string) error { return buildRIEBinary(out) }
+
+// LaunchLambda runs bootstrap under the RIE binary rie as StartLambda does;
+// Close stops both.
+func LaunchLambda(ctx context.Context, rie, bootstrap string, env map[string]string) (*Lambda, error) {
+	all := LambdaEnv()
+	maps.Copy(all, env)
+	return launchLambda(ctx, rie, bootstrap, all)
+}
+
+// Close stops the RIE and the function.
+func (l *Lambda) Close() { l.proc.stop() }
