@@ -5,10 +5,26 @@ BIN := vpce-guard
 VENV := .venv
 PYTHON ?= python3
 
-.PHONY: test build bench fmt-check vet unit venv clean
+# The CDK toolchain (infra/): the CDK CLI and Node.js 22 pinned in
+# infra/package.json, installed in .tools/npm, where go test ./... never looks.
+# jsii (the Go CDK's bridge to the JavaScript library) and the CLI run on that
+# Node, found through PATH and JSII_NODE, in every recipe below.
+NPM_TOOLS := .tools/npm
+NODE_BIN := $(CURDIR)/$(NPM_TOOLS)/node_modules/.bin
+export PATH := $(NODE_BIN):$(PATH)
+export JSII_NODE := $(NODE_BIN)/node
+CDK := $(NODE_BIN)/cdk
+# cfn-lint, pinned in infra/requirements.txt, in a virtualenv of its own.
+INFRA_VENV := .tools/venv-infra
+# Context for synth and deploy, e.g. CDK_ARGS="-c regions=eu-west-1,eu-central-1 -c alarmEmail=ops@example.com"
+CDK_ARGS ?=
+# What infra-test synthesizes besides the defaults: every optional resource, two regions.
+INFRA_TEST_ALL := -c regions=eu-west-1,us-gov-west-1 -c createTrail=true -c alarmEmail=ops@example.com -c dryRun=true -c services=logs
 
-## test: everything CI runs: formatting, vet, unit, cross-package and emulator tests
-test: fmt-check vet venv unit
+.PHONY: test demo build bench fmt-check vet unit venv clean infra-tools infra-lint-venv infra-test synth deploy clean-infra
+
+## test: everything CI runs: formatting, vet, unit, cross-package and emulator tests, the CDK stack
+test: fmt-check vet venv infra-tools unit infra-test
 
 ## venv: the Python virtualenv with the EC2/EventBridge emulator (moto), pinned
 venv: $(VENV)/.installed
@@ -29,6 +45,10 @@ vet:
 unit:
 	VPCE_GUARD_REQUIRE_EMULATORS=1 MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(GO) test -count=1 ./...
 
+## demo: the whole story on this machine, no AWS account: moto, the emulated Lambda, before and after
+demo: venv
+	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(GO) run ./tests/cmd/demo
+
 ## build: the command-line binary for this machine
 build:
 	$(GO) build -trimpath -o $(BIN) ./lambda
@@ -39,3 +59,45 @@ bench:
 
 clean:
 	rm -rf $(BIN) $(VENV)
+
+## infra-tools: the CDK CLI and Node.js 22 (infra/package.json), for the infra tests, synth and deploy
+infra-tools: $(NPM_TOOLS)/.installed
+
+$(NPM_TOOLS)/.installed: infra/package.json infra/package-lock.json
+	mkdir -p $(NPM_TOOLS)
+	cp infra/package.json infra/package-lock.json $(NPM_TOOLS)/
+	cd $(NPM_TOOLS) && npm ci --no-audit --no-fund
+	touch $@
+
+# The infra tests run the CDK through jsii on Node.js 22.
+unit: infra-tools
+
+## infra-lint-venv: cfn-lint, pinned in infra/requirements.txt
+infra-lint-venv: $(INFRA_VENV)/.installed
+
+$(INFRA_VENV)/.installed: infra/requirements.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+## infra-test: cdk synth offline (defaults, and every option) and cfn-lint on the templates
+# Offline: no credential lookup on the instance metadata service, no version check.
+infra-test: infra-tools infra-lint-venv
+	rm -rf cdk.out .tools/cdk.out.all
+	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=true $(CDK) synth --quiet --output cdk.out
+	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=true $(CDK) synth --quiet --output .tools/cdk.out.all $(INFRA_TEST_ALL)
+	$(INFRA_VENV)/bin/cfn-lint --config-file infra/cfnlintrc.yaml -- cdk.out/*.template.json .tools/cdk.out.all/*.template.json
+
+## synth: the CloudFormation templates into cdk.out, with the context in CDK_ARGS
+synth: infra-tools
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+## deploy: every stack into the account of the current AWS credentials (needs `cdk bootstrap` once per account and region)
+deploy: infra-tools
+	$(CDK) deploy --all $(CDK_ARGS)
+
+## clean-infra: the CDK toolchain, cfn-lint and the synthesized templates
+clean-infra:
+	rm -rf $(NPM_TOOLS) $(INFRA_VENV) .tools/cdk.out.all cdk.out
+
+clean: clean-infra

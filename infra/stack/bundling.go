@@ -1,0 +1,70 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// FunctionPackage is the Go package built into the function, relative to the
+// module root.
+const FunctionPackage = "./lambda"
+
+// goBundling builds the function with the Go toolchain of the machine that
+// synthesizes, for Lambda's provided.al2023 runtime on arm64. jsii calls
+// TryBundle on the value it was given, through a pointer, so the receiver is one.
+type goBundling struct {
+	moduleRoot string
+}
+
+var _ awscdk.ILocalBundling = (*goBundling)(nil)
+
+// TryBundle writes bootstrap into outputDir. It never returns false, which
+// would make CDK fall back to bundling in Docker: a failed build panics, and
+// jsii hands the panic to CDK as the error that stops the synth.
+func (b *goBundling) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
+	if err := b.build(*outputDir); err != nil {
+		panic(err)
+	}
+	return jsii.Bool(true)
+}
+
+func (b *goBundling) build(outputDir string) error {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("build the function: the go command is needed to bundle it: %w", err)
+	}
+	cmd := exec.Command(goTool, "build",
+		"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w",
+		"-o", filepath.Join(outputDir, "bootstrap"), FunctionPackage)
+	cmd.Dir = b.moduleRoot
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("build the function (%s in %s): %w\n%s", strings.Join(cmd.Args, " "), b.moduleRoot, err, out)
+	}
+	return nil
+}
+
+// ModuleRoot is the folder of the go.mod that holds dir: the function's
+// source is built from there wherever the app or its tests run.
+func ModuleRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", errors.New("no go.mod in " + dir + " or above it")
+		}
+	}
+}

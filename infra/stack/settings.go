@@ -1,0 +1,371 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vpce-guard/vpce-guard/lambda/config"
+	"github.com/vpce-guard/vpce-guard/policytemplates"
+)
+
+// The context keys the app reads, given with `cdk -c KEY=VALUE` or in
+// cdk.json's "context". A list takes a JSON array or a comma-separated string.
+const (
+	KeyRegions          = "regions"
+	KeyDryRun           = "dryRun"
+	KeyServices         = "services"
+	KeyLogsTemplate     = "logsTemplate"
+	KeyLogGroupPatterns = "logGroupPatterns"
+	KeyCheckMode        = "checkMode"
+	KeyExemptTag        = "exemptTag"
+	KeySweepConcurrency = "sweepConcurrency"
+	KeySweepSchedule    = "sweepSchedule"
+	KeyLogLevel         = "logLevel"
+	KeyLogRetentionDays = "logRetentionDays"
+	KeyCreateTrail      = "createTrail"
+	KeyAlarmEmail       = "alarmEmail"
+)
+
+// Keys lists every context key the app reads.
+func Keys() []string {
+	return []string{
+		KeyRegions, KeyDryRun, KeyServices, KeyLogsTemplate, KeyLogGroupPatterns,
+		KeyCheckMode, KeyExemptTag, KeySweepConcurrency, KeySweepSchedule,
+		KeyLogLevel, KeyLogRetentionDays, KeyCreateTrail, KeyAlarmEmail,
+	}
+}
+
+// Defaults of the keys that are not the function's own defaults.
+const (
+	DefaultSweepSchedule    = "rate(1 day)"
+	DefaultLogLevel         = "INFO"
+	DefaultLogRetentionDays = 90
+	// SweepOff is the sweepSchedule value that turns the scheduled sweep off.
+	SweepOff = "off"
+)
+
+// Settings is the deployment as the context describes it.
+type Settings struct {
+	// Regions gets one stack each; none gets one stack without a fixed
+	// region (the CLI's default region, or any region for a StackSet).
+	Regions []string
+	// DryRun, Services, LogsTemplate, LogGroupPatterns, CheckMode, ExemptTag
+	// and SweepConcurrency become the function's environment (lambda/config).
+	DryRun           bool
+	Services         []string
+	LogsTemplate     string
+	LogGroupPatterns []string
+	CheckMode        string
+	ExemptTag        string
+	SweepConcurrency int
+	// SweepSchedule is an EventBridge schedule expression; empty turns the
+	// scheduled sweep off.
+	SweepSchedule string
+	// LogLevel is the function's application log level.
+	LogLevel string
+	// LogRetentionDays is how long the function's log group keeps its logs.
+	LogRetentionDays int
+	// CreateTrail adds a CloudTrail trail of management write events.
+	CreateTrail bool
+	// AlarmEmail, when set, is subscribed to an SNS topic that the alarms notify.
+	AlarmEmail string
+}
+
+// ContextError is a context value the app cannot use.
+type ContextError struct {
+	Key    string
+	Value  any
+	Reason string
+}
+
+func (e *ContextError) Error() string {
+	return fmt.Sprintf("context %s=%s: %s", e.Key, show(e.Value), e.Reason)
+}
+
+func show(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+// envKeys maps the function's environment variables back to the context keys
+// they come from, so that an error of lambda/config names the key to fix.
+var envKeys = map[string]string{
+	config.EnvDryRun:           KeyDryRun,
+	config.EnvServices:         KeyServices,
+	config.EnvLogsTemplate:     KeyLogsTemplate,
+	config.EnvLogGroupPatterns: KeyLogGroupPatterns,
+	config.EnvCheckMode:        KeyCheckMode,
+	config.EnvExemptTag:        KeyExemptTag,
+	config.EnvSweepConcurrency: KeySweepConcurrency,
+}
+
+// placeholderRoleARN stands in for the function's role, whose ARN is only
+// known at deployment, when the environment is validated at synth.
+const placeholderRoleARN = "arn:aws:iam::123456789012:role/vpce-guard-function"
+
+// SettingsFromContext reads and validates the settings. lookup returns a
+// context value or nil (Node.TryGetContext); present lists every context key
+// set, to catch a known key spelled in another case. The error joins one
+// *ContextError per bad key.
+func SettingsFromContext(lookup func(key string) any, present []string) (Settings, error) {
+	r := reader{lookup: lookup}
+	s := Settings{
+		Regions:          r.list(KeyRegions),
+		DryRun:           r.boolean(KeyDryRun),
+		Services:         r.list(KeyServices),
+		LogsTemplate:     r.str(KeyLogsTemplate),
+		LogGroupPatterns: r.list(KeyLogGroupPatterns),
+		CheckMode:        r.str(KeyCheckMode),
+		ExemptTag:        r.str(KeyExemptTag),
+		SweepSchedule:    DefaultSweepSchedule,
+		LogLevel:         DefaultLogLevel,
+		LogRetentionDays: DefaultLogRetentionDays,
+		CreateTrail:      r.boolean(KeyCreateTrail),
+		AlarmEmail:       r.str(KeyAlarmEmail),
+	}
+	if v := r.str(KeySweepConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			r.fail(KeySweepConcurrency, fmt.Sprintf("want a whole number from 1 to %d", config.MaxSweepConcurrency))
+		}
+		s.SweepConcurrency = n
+	}
+	if v, set := r.strSet(KeySweepSchedule); set {
+		s.SweepSchedule = v
+		if strings.EqualFold(v, SweepOff) {
+			s.SweepSchedule = ""
+		} else if err := checkSchedule(v); err != nil {
+			r.fail(KeySweepSchedule, err.Error())
+		}
+	}
+	if v := r.str(KeyLogLevel); v != "" {
+		s.LogLevel = strings.ToUpper(v)
+		if !slices.Contains(logLevels, s.LogLevel) {
+			r.fail(KeyLogLevel, "want TRACE, DEBUG or INFO; WARN and above would drop the metric lines, which Lambda reads as INFO")
+		}
+	}
+	if v := r.str(KeyLogRetentionDays); v != "" {
+		n, err := strconv.Atoi(v)
+		if _, known := retentionDays[n]; err != nil || !known {
+			r.fail(KeyLogRetentionDays, "want one of CloudWatch Logs' retention periods in days: "+retentionList())
+		}
+		s.LogRetentionDays = n
+	}
+	r.checkRegions(s.Regions)
+	if s.AlarmEmail != "" {
+		if a, err := mail.ParseAddress(s.AlarmEmail); err != nil || a.Address != s.AlarmEmail {
+			r.fail(KeyAlarmEmail, "want one email address, like ops@example.com")
+		}
+	}
+	r.checkMisspelled(present)
+
+	// The function refuses to start on a bad setting; finding it here, with
+	// the function's own validation, stops the deployment instead.
+	if _, err := config.FromEnv(envLookup(s.Environment(placeholderRoleARN))); err != nil {
+		for _, e := range unjoin(err) {
+			var v *config.VariableError
+			if errors.As(e, &v) {
+				key := envKeys[v.Name]
+				r.errs = append(r.errs, &ContextError{Key: key, Value: lookup(key), Reason: v.Reason})
+			} else {
+				r.errs = append(r.errs, e)
+			}
+		}
+	}
+	if len(r.errs) > 0 {
+		return Settings{}, errors.Join(r.errs...)
+	}
+	return s, nil
+}
+
+// Environment is the function's environment for these settings, with
+// selfRoleARN (a token at synth) as SELF_ROLE_ARN. Every setting is written
+// out, defaults included, so that the console shows what the function runs with.
+func (s Settings) Environment(selfRoleARN string) map[string]string {
+	env := map[string]string{
+		config.EnvDryRun:       strconv.FormatBool(s.DryRun),
+		config.EnvLogsTemplate: or(s.LogsTemplate, policytemplates.Logs),
+		config.EnvCheckMode:    or(s.CheckMode, "subset"),
+		config.EnvExemptTag:    or(s.ExemptTag, config.DefaultExemptTagKey+"="+config.DefaultExemptTagValue),
+		config.EnvSelfRoleARN:  selfRoleARN,
+	}
+	if s.SweepConcurrency != 0 {
+		env[config.EnvSweepConcurrency] = strconv.Itoa(s.SweepConcurrency)
+	} else {
+		env[config.EnvSweepConcurrency] = strconv.Itoa(config.DefaultSweepConcurrency)
+	}
+	// Unset, these two mean every service and every log group.
+	if len(s.Services) > 0 {
+		env[config.EnvServices] = strings.Join(s.Services, ",")
+	}
+	if len(s.LogGroupPatterns) > 0 {
+		env[config.EnvLogGroupPatterns] = strings.Join(s.LogGroupPatterns, ",")
+	}
+	return env
+}
+
+// GuardedServices is the services whose endpoints the function guards.
+func (s Settings) GuardedServices() []string {
+	if len(s.Services) == 0 {
+		return []string{policytemplates.ServiceEvents, policytemplates.ServiceLogs}
+	}
+	services := slices.Clone(s.Services)
+	slices.Sort(services)
+	return slices.Compact(services)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func envLookup(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// reader converts context values, which are strings when given with -c and
+// JSON values when written in cdk.json, and collects what is wrong with them.
+type reader struct {
+	lookup func(string) any
+	errs   []error
+}
+
+func (r *reader) fail(key, reason string) {
+	r.errs = append(r.errs, &ContextError{Key: key, Value: r.lookup(key), Reason: reason})
+}
+
+// strSet returns a scalar value as a string, and whether the key is set.
+func (r *reader) strSet(key string) (string, bool) {
+	switch v := r.lookup(key).(type) {
+	case nil:
+		return "", false
+	case string:
+		return strings.TrimSpace(v), true
+	case bool:
+		return strconv.FormatBool(v), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	default:
+		r.fail(key, "want a string, a number or a boolean")
+		return "", true
+	}
+}
+
+func (r *reader) str(key string) string {
+	v, _ := r.strSet(key)
+	return v
+}
+
+func (r *reader) boolean(key string) bool {
+	v, set := r.strSet(key)
+	if !set {
+		return false
+	}
+	switch strings.ToLower(v) {
+	case "true":
+		return true
+	case "false", "":
+		return false
+	}
+	r.fail(key, "want true or false")
+	return false
+}
+
+// list reads a JSON array of strings or a comma-separated string.
+func (r *reader) list(key string) []string {
+	var items []string
+	switch v := r.lookup(key).(type) {
+	case nil:
+		return nil
+	case string:
+		items = strings.Split(v, ",")
+	case []any:
+		for _, item := range v {
+			s, ok := item.(string)
+			if !ok {
+				r.fail(key, "want a list of strings")
+				return nil
+			}
+			items = append(items, s)
+		}
+	default:
+		r.fail(key, "want a JSON list of strings or a comma-separated string")
+		return nil
+	}
+	var out []string
+	for _, item := range items {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// region is loose on purpose, like lambda/config's role ARN check: it catches
+// an availability zone or a typo, and leaves the list of regions to AWS.
+var region = regexp.MustCompile(`^[a-z]{2,}(-[a-z]+)+-\d+$`)
+
+func (r *reader) checkRegions(regions []string) {
+	seen := map[string]bool{}
+	for _, name := range regions {
+		switch {
+		case !region.MatchString(name):
+			r.fail(KeyRegions, fmt.Sprintf("%q is not a region name like eu-west-1", name))
+		case seen[name]:
+			r.fail(KeyRegions, fmt.Sprintf("%q is listed twice", name))
+		}
+		seen[name] = true
+	}
+}
+
+// checkMisspelled catches dryrun for dryRun: CDK ignores unknown keys, and a
+// setting that silently does not apply is the worst kind for a guard.
+func (r *reader) checkMisspelled(present []string) {
+	for _, p := range present {
+		for _, k := range Keys() {
+			if p != k && strings.EqualFold(p, k) {
+				r.errs = append(r.errs, &ContextError{Key: p, Value: r.lookup(p), Reason: fmt.Sprintf("unknown key, did you mean %s?", k)})
+			}
+		}
+	}
+}
+
+var logLevels = []string{"TRACE", "DEBUG", "INFO"}
+
+var (
+	rateExpression = regexp.MustCompile(`^rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)$`)
+	cronExpression = regexp.MustCompile(`^cron\(\S+( \S+){5}\)$`)
+)
+
+// checkSchedule accepts EventBridge's rate() and cron() expressions; the
+// fine print of cron fields is left to EventBridge.
+func checkSchedule(v string) error {
+	const want = `want rate(N unit) such as "rate(1 day)" or "rate(12 hours)", cron(...) with six fields, or "off"`
+	if cronExpression.MatchString(v) {
+		return nil
+	}
+	m := rateExpression.FindStringSubmatch(v)
+	if m == nil {
+		return errors.New(want)
+	}
+	if singular := m[1] == "1"; singular == strings.HasSuffix(m[2], "s") {
+		return fmt.Errorf("%s: the unit is singular for 1 and plural otherwise", want)
+	}
+	return nil
+}

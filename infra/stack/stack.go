@@ -1,0 +1,339 @@
+package stack
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudtrail"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/vpce-guard/vpce-guard/lambda/handler"
+	"github.com/vpce-guard/vpce-guard/lambda/metrics"
+)
+
+// Sizing of the function and its failure handling.
+const (
+	MemoryMB = 128
+	// TimeoutMinutes covers a sweep: a page of 1,000 endpoints checked four
+	// at a time, each write retried with backoff, fits with room to spare.
+	TimeoutMinutes = 5
+	// RetryAttempts is how often Lambda retries a failed asynchronous
+	// invocation before it goes to the on-failure queue.
+	RetryAttempts = 2
+	// MaxEventAgeHours keeps an event waiting through throttling for as long
+	// as Lambda allows: the function reads the endpoint's current state, so an
+	// old event is still correct, and a dropped one leaves a gap until the sweep.
+	MaxEventAgeHours = 6
+	// FailedEventsRetentionDays is how long failed events wait for someone
+	// to look at them, SQS's maximum.
+	FailedEventsRetentionDays = 14
+	// AlarmPeriodMinutes is the period of every alarm.
+	AlarmPeriodMinutes = 5
+)
+
+// Props configure one vpce-guard stack.
+type Props struct {
+	awscdk.StackProps
+	Settings Settings
+	// ModuleRoot is the folder of go.mod, where the function is built.
+	ModuleRoot string
+}
+
+// New adds a vpce-guard stack to scope: the function, its role, log group,
+// event and sweep rules, failure queue, alarms, and on request an alarm topic
+// and a CloudTrail trail.
+func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
+	st := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	s := props.Settings
+
+	logGroup := awslogs.NewLogGroup(st, jsii.String("FunctionLogs"), &awslogs.LogGroupProps{
+		Retention: retentionDays[s.LogRetentionDays],
+		// The log group is the record of what vpce-guard changed: it outlives the stack.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	failed := awssqs.NewQueue(st, jsii.String("FailedEvents"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(FailedEventsRetentionDays)),
+	})
+
+	role := awsiam.NewRole(st, jsii.String("FunctionRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("vpce-guard: reads VPC endpoints and rewrites their policies"),
+	})
+	for _, statement := range functionStatements(s, logGroup, failed) {
+		role.AddToPrincipalPolicy(statement)
+	}
+
+	env := map[string]*string{}
+	for k, v := range s.Environment(*role.RoleArn()) {
+		env[k] = jsii.String(v)
+	}
+	fn := awslambda.NewFunction(st, jsii.String("Function"), &awslambda.FunctionProps{
+		Description:  jsii.String("vpce-guard: keeps VPC endpoint policies no broader than their template"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code: awslambda.Code_FromAsset(jsii.String(props.ModuleRoot), &awss3assets.AssetOptions{
+			// The hash of the binary, not of the whole repository.
+			AssetHashType: awscdk.AssetHashType_OUTPUT,
+			Bundling: &awscdk.BundlingOptions{
+				Local: &goBundling{moduleRoot: props.ModuleRoot},
+				// Required by the API and never run: goBundling never falls back.
+				Image: awscdk.DockerImage_FromRegistry(jsii.String("vpce-guard/go-build-is-local-only")),
+			},
+		}),
+		MemorySize:            jsii.Number(MemoryMB),
+		Timeout:               awscdk.Duration_Minutes(jsii.Number(TimeoutMinutes)),
+		Role:                  role,
+		LogGroup:              logGroup,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel(s.LogLevel),
+		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
+		Environment:           &env,
+		RetryAttempts:         jsii.Number(RetryAttempts),
+		MaxEventAge:           awscdk.Duration_Hours(jsii.Number(MaxEventAgeHours)),
+		OnFailure:             &queueDestination{queue: failed},
+	})
+
+	// Events EventBridge could not deliver to the function end up with the
+	// ones the function failed on.
+	target := func() awsevents.IRuleTarget {
+		return awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{DeadLetterQueue: failed})
+	}
+	awsevents.NewRule(st, jsii.String("EndpointChanges"), &awsevents.RuleProps{
+		Description: jsii.String("vpce-guard: CreateVpcEndpoint for guarded services and ModifyVpcEndpoint, by anyone but vpce-guard"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(EventSource),
+			DetailType: jsii.Strings(EventDetailType),
+			Detail:     ptr(EventDetail(s.GuardedServices(), *role.RoleArn())),
+		},
+		Targets: &[]awsevents.IRuleTarget{target()},
+	})
+	if s.SweepSchedule != "" {
+		awsevents.NewRule(st, jsii.String("Sweep"), &awsevents.RuleProps{
+			Description: jsii.String("vpce-guard: checks every VPC endpoint of the region"),
+			Schedule:    awsevents.Schedule_Expression(jsii.String(s.SweepSchedule)),
+			Targets:     &[]awsevents.IRuleTarget{target()},
+		})
+	}
+
+	var topic awssns.Topic
+	if s.AlarmEmail != "" {
+		topic = alarmTopic(st, s.AlarmEmail)
+	}
+	for _, alarm := range alarms(st, s, fn, failed) {
+		if topic != nil {
+			alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+		}
+	}
+
+	if s.CreateTrail {
+		trail(st)
+	}
+
+	output(st, "FunctionName", fn.FunctionName(), "the function; its logs and metrics tell what it did")
+	output(st, "FunctionRoleArn", role.RoleArn(), "the function's role, which the event rule leaves out")
+	output(st, "FailedEventsQueueUrl", failed.QueueUrl(), "events the function could not handle after its retries")
+	if topic != nil {
+		output(st, "AlarmTopicArn", topic.TopicArn(), "the alarms' SNS topic")
+	}
+
+	suppress(role, failed)
+	return st
+}
+
+// functionStatements are the function role's permissions, all of them:
+// reading endpoints, rewriting their policies (unless in dry-run mode),
+// writing its own logs, and sending failed events to its queue.
+func functionStatements(s Settings, logGroup awslogs.LogGroup, failed awssqs.Queue) []awsiam.PolicyStatement {
+	statement := func(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String(sid),
+			Effect:    awsiam.Effect_ALLOW,
+			Actions:   jsii.Strings(actions...),
+			Resources: &resources,
+		})
+	}
+	statements := []awsiam.PolicyStatement{
+		// DescribeVpcEndpoints supports no resource-level permissions.
+		statement("DescribeEndpoints", []string{"ec2:DescribeVpcEndpoints"}, jsii.String("*")),
+	}
+	if !s.DryRun {
+		statements = append(statements, statement("RewriteEndpointPolicies", []string{"ec2:ModifyVpcEndpoint"},
+			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"), nil)))
+	}
+	return append(statements,
+		// The log group's ARN ends in :*, which covers its streams.
+		statement("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, logGroup.LogGroupArn()),
+		statement("SendFailedEvents", []string{"sqs:SendMessage"}, failed.QueueArn()),
+	)
+}
+
+// queueDestination is the function's on-failure destination. Unlike
+// awslambdadestinations.SqsDestination it grants nothing: functionStatements
+// already allows sqs:SendMessage, and nothing else is needed.
+type queueDestination struct {
+	queue awssqs.IQueue
+}
+
+var _ awslambda.IDestination = (*queueDestination)(nil)
+
+func (d *queueDestination) Bind(constructs.Construct, awslambda.IFunction, *awslambda.DestinationOptions) *awslambda.DestinationConfig {
+	return &awslambda.DestinationConfig{Destination: d.queue.QueueArn()}
+}
+
+// alarms watch the function, its queue of failed events and its own metrics.
+// Each one fires on a single data point: for a guard, one failure is news.
+func alarms(st awscdk.Stack, s Settings, fn awslambda.Function, failed awssqs.Queue) []awscloudwatch.Alarm {
+	period := awscdk.Duration_Minutes(jsii.Number(AlarmPeriodMinutes))
+	alarm := func(id, description string, metric awscloudwatch.IMetric) awscloudwatch.Alarm {
+		return awscloudwatch.NewAlarm(st, jsii.String(id), &awscloudwatch.AlarmProps{
+			Metric:             metric,
+			AlarmDescription:   jsii.String(description),
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+	}
+	sum := &awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}
+	// Metrics Insights adds up a metric over every value of the Service
+	// dimension, which grows with the endpoints the function meets.
+	insights := func(metric, label string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String(fmt.Sprintf(`SELECT SUM(%s) FROM SCHEMA(%q, %s)`, metric, metrics.Namespace, handler.DimensionService)),
+			Label:      jsii.String(label),
+			Period:     period,
+		})
+	}
+	all := []awscloudwatch.Alarm{
+		alarm("FunctionErrorsAlarm", "vpce-guard failed an invocation (an AWS call failed after its retries, or the configuration is invalid): see the function's ERROR log lines.",
+			fn.MetricErrors(sum)),
+		alarm("FunctionThrottlesAlarm", "vpce-guard was throttled: events wait and are retried for up to 6 hours; check the account's Lambda concurrency.",
+			fn.MetricThrottles(sum)),
+		alarm("FailedEventsAlarm", "Events that vpce-guard could not handle are waiting in its on-failure queue: read them, fix the cause, replay them with vpce-guard replay or wait for the sweep.",
+			failed.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")})),
+		alarm("EndpointErrorsAlarm", "vpce-guard could not check or rewrite an endpoint, or dropped a malformed event: see the outcome lines with an error in the function's log.",
+			insights(handler.MetricErrors, "endpoint errors")),
+	}
+	if s.DryRun {
+		all = append(all, alarm("NonCompliantAlarm", "Dry run: vpce-guard found endpoint policies broader than their template (outcome lines with action wouldRewrite in the function's log).",
+			insights(handler.MetricNonCompliant, "non-compliant endpoints")))
+	} else {
+		all = append(all, alarm("RewrittenAlarm", "vpce-guard rewrote endpoint policies that were broader than their template (outcome lines with action rewritten in the function's log).",
+			insights(handler.MetricRewritten, "rewritten endpoint policies")))
+	}
+	return all
+}
+
+// alarmTopic is an SNS topic encrypted with a key of its own, the only kind
+// CloudWatch can publish to: the AWS managed SNS key does not let it in.
+func alarmTopic(st awscdk.Stack, email string) awssns.Topic {
+	key := awskms.NewKey(st, jsii.String("AlarmTopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("vpce-guard: encrypts the alarm topic"),
+		EnableKeyRotation: jsii.Bool(true),
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Effect:     awsiam.Effect_ALLOW,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources:  jsii.Strings("*"),
+	}), nil)
+	topic := awssns.NewTopic(st, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("vpce-guard alarms"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
+	return topic
+}
+
+// trail records the region's management write events, which EventBridge
+// passes on to the rule, into a bucket of its own.
+func trail(st awscdk.Stack) {
+	bucket := func(id string, accessLogs awss3.IBucket) awss3.Bucket {
+		return awss3.NewBucket(st, jsii.String(id), &awss3.BucketProps{
+			BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+			Encryption:             awss3.BucketEncryption_S3_MANAGED,
+			EnforceSSL:             jsii.Bool(true),
+			ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+			Versioned:              jsii.Bool(true),
+			ServerAccessLogsBucket: accessLogs,
+			RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
+		})
+	}
+	accessLogs := bucket("TrailAccessLogs", nil)
+	awscloudtrail.NewTrail(st, jsii.String("Trail"), &awscloudtrail.TrailProps{
+		Bucket:                     bucket("TrailBucket", accessLogs),
+		ManagementEvents:           awscloudtrail.ReadWriteType_WRITE_ONLY,
+		IsMultiRegionTrail:         jsii.Bool(false),
+		IncludeGlobalServiceEvents: jsii.Bool(false),
+		EnableFileValidation:       jsii.Bool(true),
+		SendToCloudWatchLogs:       jsii.Bool(false),
+	})
+}
+
+// suppress explains the cdk-nag findings that are the design, not an oversight.
+func suppress(role awsiam.Role, failed awssqs.Queue) {
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("ec2:DescribeVpcEndpoints supports no resource-level permissions (only *); ec2:ModifyVpcEndpoint is limited to the VPC endpoints of this account and region, every one of which vpce-guard may have to rewrite."),
+		AppliesTo: &[]any{
+			jsii.String("Resource::*"),
+			jsii.String("Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:vpc-endpoint/*"),
+		},
+	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(failed, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter queue: the on-failure destination of the function and of its event rules' targets. Nothing consumes it automatically; an alarm tells a person to look."),
+	}}, nil)
+}
+
+func output(st awscdk.Stack, id string, value *string, description string) {
+	awscdk.NewCfnOutput(st, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// retentionDays are the retention periods CloudWatch Logs accepts.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+func retentionList() string {
+	days := slices.Sorted(maps.Keys(retentionDays))
+	parts := make([]string, len(days))
+	for i, d := range days {
+		parts[i] = strconv.Itoa(d)
+	}
+	return strings.Join(parts, ", ")
+}
