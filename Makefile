@@ -101,3 +101,19 @@ clean-infra:
 	rm -rf $(NPM_TOOLS) $(INFRA_VENV) .tools/cdk.out.all cdk.out
 
 clean: clean-infra
+
+## compare: the head-to-head with Cloud Custodian (tests/compare) against one moto server, N=100 and 1,000 endpoints (COMPARE_ARGS="-n 100,1000 -10000" adds 10,000)
+COMPARE_VENV := .tools/venv-compare
+COMPARE_ARGS ?= -n 100,1000
+
+.PHONY: compare compare-venv
+compare: venv compare-venv
+	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(GO) run ./tests/compare -custodian $(COMPARE_VENV)/bin/custodian $(COMPARE_ARGS)
+
+## compare-venv: Cloud Custodian (c7n), pinned in tests/compare/requirements.txt, in a virtualenv of its own
+compare-venv: $(COMPARE_VENV)/.installed
+
+$(COMPARE_VENV)/.installed: tests/compare/requirements.txt
+	$(PYTHON) -m venv $(COMPARE_VENV)
+	$(COMPARE_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/compare/requirements.txt
+	touch $@
