@@ -197,6 +197,13 @@ func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Orig
 		VpcEndpointId:  e.VpcEndpointId,
 		PolicyDocument: aws.String(string(tpl.text)),
 	})
+	if isNotFound(err) {
+		// Deleted between the Describe and the write: nothing is left to
+		// guard, and retrying the event could not help.
+		o.Verdict = NotFound
+		o.Reasons = append(o.Reasons, "the endpoint was deleted before the template could be written")
+		return o, nil
+	}
 	if err != nil {
 		err = awsError("modify vpc endpoint "+o.EndpointID, "ec2:ModifyVpcEndpoint", err)
 		o.Error = err.Error()
