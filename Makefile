@@ -53,9 +53,10 @@ demo: venv
 build:
 	$(GO) build -trimpath -o $(BIN) ./lambda
 
-## bench: the policy engine's benchmarks on one core
+## bench: the benchmarks on one core (policy engine, log-file decoding, one event through the handler), then cold start, peak memory and the arm64 bootstrap's size
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./lambda/policy/
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./lambda/policy/ ./lambda/cloudtrail/ ./lambda/handler/
+	$(GO) run ./tests/cmd/coldstart
 
 clean:
 	rm -rf $(BIN) $(VENV)
