@@ -531,6 +531,11 @@ func TestBadInputPolicies(t *testing.T) {
 			o := outcomes[0]
 			reasons := strings.Join(o.Reasons, "; ")
 			t.Logf("%s/%s: %s", o.Verdict, o.Action, biCut(reasons))
+			if strings.Contains(tc.name, "unknown-operator") &&
+				(len(o.Notes) == 0 || !strings.Contains(o.Notes[0], `"StringFancyEquals" is unknown`) || !strings.Contains(logs, `"notes":`)) {
+				t.Errorf("notes %q (logged: %v); want the unknown operator reported in the outcome and its log line",
+					o.Notes, strings.Contains(logs, `"notes":`))
+			}
 			if tc.compliant {
 				if o.Verdict != remediate.Compliant || o.Action != remediate.None || fake.ModifyCalls() != 0 {
 					t.Errorf("%s/%s (%s), %d writes; want compliant, untouched", o.Verdict, o.Action, reasons, fake.ModifyCalls())

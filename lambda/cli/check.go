@@ -48,6 +48,9 @@ func runCheck(_ context.Context, env Env, args []string) int {
 		return usageError(env, "check", fmt.Errorf("%s: %w", files[0], err))
 	}
 	v := policy.Check(doc, template, mode)
+	for _, n := range v.Notes {
+		fmt.Fprintf(env.Stderr, "vpce-guard check: note: %s\n", n)
+	}
 	if v.Compliant {
 		fmt.Fprintf(env.Stdout, "compliant: %s allows nothing beyond the %s template (%s mode)\n", files[0], name, mode)
 		return ExitOK

@@ -16,8 +16,9 @@ const (
 	classic       = `{"Version":"2012-10-17","Statement":[{"Sid":"OnlyAllowed","Effect":"Allow","Principal":"*",
 		"Action":["logs:CreateLogStream","logs:PutLogEvents"],
 		"Resource":["arn:aws:logs:eu-west-1:111122223333:log-group:logs-test-allowed","arn:aws:logs:eu-west-1:111122223333:log-group:logs-test-allowed:*"]}]}`
-	vpcOnly    = `{"Statement":{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"}}}}`
-	fullAccess = `{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`
+	oddOperator = `{"Statement":{"Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents","Resource":"arn:aws:logs:eu-west-1:111122223333:log-group:*","Condition":{"StringSoundsLike":{"aws:SourceVpc":"vpc-1"}}}}`
+	vpcOnly     = `{"Statement":{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"}}}}`
+	fullAccess  = `{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`
 )
 
 var files = map[string]string{
@@ -59,6 +60,7 @@ func TestCommands(t *testing.T) {
 		{"no command", "", nil, 2, "", "usage: vpce-guard COMMAND"},
 		{"unknown command", "", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
 		{"check compliant", "", with("check", "classic.json"), 0, "compliant: classic.json allows nothing beyond the logs template", ""},
+		{"check notes an unknown operator", oddOperator, with("check", "-"), 0, "compliant", `note: the policy's statement 1: condition operator "StringSoundsLike" is unknown`},
 		{"check file before flags", "", append([]string{"check", "classic.json"}, account...), 0, "compliant", ""},
 		{"check non-compliant", "", with("check", "open.json"), 1, "noncompliant: open.json against the logs template (subset mode):\n- statement 1 allows * on *", ""},
 		{"check exact", "", with("check", "--mode", "exact", "classic.json"), 1, "is not in the template", ""},

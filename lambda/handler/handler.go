@@ -100,6 +100,9 @@ func (h *Handler) logOutcome(ctx context.Context, o remediate.Outcome) {
 	if o.OwnCall {
 		attrs = append(attrs, slog.Bool("ownCall", true))
 	}
+	if len(o.Notes) > 0 {
+		attrs = append(attrs, slog.Any("notes", o.Notes))
+	}
 	if o.Error != "" {
 		level = slog.LevelError
 		attrs = append(attrs, slog.String("error", o.Error))

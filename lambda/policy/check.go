@@ -29,6 +29,9 @@ func ParseMode(s string) (Mode, error) {
 type Verdict struct {
 	Compliant bool
 	Reasons   []string
+	// Notes say what the check could not read exactly and how it read it
+	// instead, whatever the verdict: condition operators it does not know.
+	Notes []string
 }
 
 // Check decides whether policy grants nothing beyond template.
@@ -45,7 +48,29 @@ func Check(policy, template *Document, mode Mode) Verdict {
 	} else {
 		reasons = newChecker(policy, template).reasons()
 	}
-	return Verdict{Compliant: len(reasons) == 0, Reasons: reasons}
+	return Verdict{Compliant: len(reasons) == 0, Reasons: reasons, Notes: unknownOperatorNotes(policy, template)}
+}
+
+// unknownOperatorNotes names each condition operator this package does not
+// know. In the policy's Allows such a condition can only narrow, so it is left
+// out; a template condition is met only by the very same condition.
+func unknownOperatorNotes(policy, template *Document) []string {
+	var notes []string
+	for _, d := range []struct {
+		whose string
+		doc   *Document
+	}{{"the policy's", policy}, {"the template's", template}} {
+		for i := range d.doc.Statements {
+			st := &d.doc.Statements[i]
+			for _, c := range st.Conditions {
+				if !c.Known() {
+					notes = append(notes, fmt.Sprintf("%s %s: condition operator %q is unknown; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
+						d.whose, st.label(), c.Operator))
+				}
+			}
+		}
+	}
+	return notes
 }
 
 // A patternSet is the compiled Action/NotAction or Resource/NotResource of one statement.

@@ -404,3 +404,19 @@ func ExampleDocument_Evaluate() {
 	fmt.Println(d)
 	// Output: Deny (implicit: no statement allows it)
 }
+
+func TestCheckNotesUnknownOperators(t *testing.T) {
+	t.Parallel()
+	p := mustParse(t, `{"Statement":[{"Sid":"Odd","Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents",
+		"Resource":"arn:aws:logs:eu-west-1:111122223333:log-group:*","Condition":{"StringSoundsLike":{"aws:SourceVpc":"vpc-1"}}}]}`)
+	v := policy.Check(p, mustParse(t, ownLogGroups), policy.Subset)
+	if !v.Compliant {
+		t.Fatalf("an unknown operator in an Allow only narrows it: %q", v.Reasons)
+	}
+	if len(v.Notes) != 1 || !strings.Contains(v.Notes[0], `the policy's statement 1 ("Odd"): condition operator "StringSoundsLike" is unknown`) {
+		t.Errorf("notes %q, want one naming the statement and the operator", v.Notes)
+	}
+	if v := policy.Check(mustParse(t, ownLogGroups), mustParse(t, ownLogGroups), policy.Subset); len(v.Notes) != 0 {
+		t.Errorf("notes without unknown operators: %q", v.Notes)
+	}
+}

@@ -37,6 +37,9 @@ type Outcome struct {
 	Verdict     Verdict  `json:"verdict"`
 	Action      Action   `json:"action"`
 	Reasons     []string `json:"reasons"` // never null in JSON: an empty list when there is nothing to say
+	// Notes are what the check could not read exactly (an unknown condition
+	// operator) and how it read it, whatever the verdict.
+	Notes []string `json:"notes,omitempty"`
 
 	EventID   string `json:"eventId"`
 	EventName string `json:"eventName"`

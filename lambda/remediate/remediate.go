@@ -180,6 +180,7 @@ func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Orig
 		o.Reasons = []string{fmt.Sprintf("the current policy cannot be read: %v", parseErr)}
 	default:
 		v := policy.Check(doc, tpl.doc, r.cfg.Mode)
+		o.Notes = v.Notes
 		if v.Compliant {
 			o.Verdict = Compliant
 			return o, nil
