@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
 )
 
 // Template names.
@@ -21,8 +23,8 @@ const (
 )
 
 // MaxPolicyLength is the most characters, white space included, that a VPC
-// endpoint policy may have.
-const MaxPolicyLength = 20480
+// endpoint policy may have: the policy package's limit, which Parse enforces.
+const MaxPolicyLength = policy.MaxPolicyLength
 
 var (
 	// ErrUnknownTemplate is returned by Render for a name not in Names.
