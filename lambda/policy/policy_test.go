@@ -72,6 +72,8 @@ func TestParseErrors(t *testing.T) {
 			"got an object"},
 		{"condition keys differing in case", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpc":"a","AWS:SOURCEVPC":"b"}}}]}`,
 			"duplicate condition key"},
+		{"one operator spelled twice", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringNotEquals":{"aws:TagKeys":"a"},"ForAnyValue:stringNotEquals":{"aws:TagKeys":"b"}}}]}`,
+			"duplicate condition key (operators and keys ignore case)"},
 		{"duplicate key", `{"Statement":[{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`,
 			"Statement[0].Effect: duplicate key"},
 		{"unknown statement element", `{"Statement":[{"Sid":"X","Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Resources":"*"}]}`,
