@@ -49,9 +49,16 @@ unit:
 demo: venv
 	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(GO) run ./tests/cmd/demo
 
-## build: the command-line binary for this machine
+# Every vpce-guard binary, the Lambda's bootstrap and the command line, is
+# built the same way. lambda.norpc leaves out the RPC mode of the retired go1.x
+# Lambda runtime: its net/rpc looks methods up by reflection, which makes the
+# linker keep every exported method of the EC2 client (machine code of 26 MB
+# instead of 5, and twice the memory at run time).
+GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+
+## build: the command-line binary for this machine (the Lambda's binary, built for here)
 build:
-	$(GO) build -trimpath -o $(BIN) ./lambda
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN) ./lambda
 
 ## bench: the benchmarks on one core (policy engine, log-file decoding, one event through the handler), then cold start, peak memory and the arm64 bootstrap's size
 bench:

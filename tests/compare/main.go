@@ -132,10 +132,8 @@ func run(counts []int, custodian string, mdPath string) error {
 	defer os.RemoveAll(dir)
 
 	guard := filepath.Join(dir, "vpce-guard")
-	build := exec.Command("go", "build", "-trimpath", "-o", guard, "./lambda")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build vpce-guard: %w", err)
+	if err := emulator.BuildRelease(guard, runtime.GOOS, runtime.GOARCH); err != nil {
+		return err
 	}
 	custodianPath, err := filepath.Abs(custodian)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,9 +20,6 @@ import (
 
 	"github.com/vpce-guard/vpce-guard/tests/emulator"
 )
-
-// maxBootstrapBytes is the project's size target for the stripped arm64 binary.
-const maxBootstrapBytes = 10 << 20
 
 // event is a CloudTrail call the function skips: the measurement is of the
 // runtime, not of EC2.
@@ -46,17 +42,9 @@ func run(runs int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	root, err := emulator.RepoRoot()
-	if err != nil {
-		return err
-	}
-
 	arm := filepath.Join(dir, "bootstrap-arm64")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", arm, "./lambda")
-	build.Dir = root
-	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build arm64 bootstrap: %v\n%s", err, out)
+	if err := emulator.BuildRelease(arm, "linux", "arm64"); err != nil {
+		return err
 	}
 	info, err := os.Stat(arm)
 	if err != nil {
@@ -89,8 +77,8 @@ func run(runs int) error {
 		runs, starts[0].Round(time.Millisecond), starts[len(starts)/2].Round(time.Millisecond), starts[len(starts)-1].Round(time.Millisecond))
 	fmt.Printf("function peak memory (VmHWM), %d runs: min %.1f MiB, median %.1f MiB, max %.1f MiB\n",
 		runs, mib(peaks[0]), mib(peaks[len(peaks)/2]), mib(peaks[len(peaks)-1]))
-	if info.Size() > maxBootstrapBytes {
-		return fmt.Errorf("the arm64 bootstrap is %d bytes, over the %d-byte target", info.Size(), maxBootstrapBytes)
+	if info.Size() > emulator.MaxBootstrapBytes {
+		return fmt.Errorf("the arm64 bootstrap is %d bytes, over the %d-byte target", info.Size(), emulator.MaxBootstrapBytes)
 	}
 	return nil
 }
