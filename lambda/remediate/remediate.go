@@ -191,12 +191,12 @@ func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Orig
 
 	if r.cfg.DryRun {
 		o.Action = WouldRewrite
-		o.PolicyAfter, o.PolicyAfterText = tpl.hash, string(tpl.text)
+		o.PolicyAfter, o.PolicyAfterText = tpl.hash, tpl.text
 		return o, nil
 	}
 	_, err = r.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{
 		VpcEndpointId:  e.VpcEndpointId,
-		PolicyDocument: aws.String(string(tpl.text)),
+		PolicyDocument: aws.String(tpl.text),
 	})
 	if isNotFound(err) {
 		// Deleted between the Describe and the write: nothing is left to
@@ -211,7 +211,7 @@ func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Orig
 		return o, err
 	}
 	o.Action = Rewritten
-	o.PolicyAfter, o.PolicyAfterText = tpl.hash, string(tpl.text)
+	o.PolicyAfter, o.PolicyAfterText = tpl.hash, tpl.text
 	return o, nil
 }
 

@@ -10,7 +10,9 @@ import (
 
 // template is a rendered and parsed template, ready to check policies against.
 type template struct {
-	text []byte
+	// text is kept as a string, converted once: every outcome of a sweep
+	// refers to it, so a copy per endpoint would grow with the sweep.
+	text string
 	doc  *policy.Document
 	hash string
 }
@@ -47,7 +49,7 @@ func (t *templates) get(name, region, account string) (*template, error) {
 	if err != nil { // the templates are tested to parse; this is a bug
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
-	tpl := &template{text: text, doc: doc, hash: hashPolicy(doc.Normalize().JSON())}
+	tpl := &template{text: string(text), doc: doc, hash: hashPolicy(doc.Normalize().JSON())}
 	if t.cache == nil {
 		t.cache = map[templateKey]*template{}
 	}
