@@ -168,22 +168,22 @@ func awsPrincipalCovers(entry, caller string) bool {
 
 // wholeAccount recognises "111122223333" and "arn:aws:iam::111122223333:root".
 func wholeAccount(entry string) (string, bool) {
-	if accountID.MatchString(entry) {
+	if isAccountID(entry) {
 		return entry, true
 	}
 	parts := strings.SplitN(entry, ":", 6)
-	if len(parts) == 6 && parts[2] == "iam" && parts[5] == "root" && accountID.MatchString(parts[4]) {
+	if len(parts) == 6 && parts[2] == "iam" && parts[5] == "root" && isAccountID(parts[4]) {
 		return parts[4], true
 	}
 	return "", false
 }
 
 func accountOf(principal string) string {
-	if accountID.MatchString(principal) {
+	if isAccountID(principal) {
 		return principal
 	}
 	parts := strings.SplitN(principal, ":", 6)
-	if len(parts) == 6 && accountID.MatchString(parts[4]) {
+	if len(parts) == 6 && isAccountID(parts[4]) {
 		return parts[4]
 	}
 	return ""
