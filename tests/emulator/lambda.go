@@ -74,7 +74,8 @@ func goCommand() string {
 }
 
 // goBuild runs go build in dir for this machine's OS and architecture (the
-// RIE runs the bootstrap here, not in a Linux container).
+// RIE runs the bootstrap here, not in a Linux container), unless extraEnv
+// names others: of two values of a variable, the last counts.
 func goBuild(dir string, extraEnv []string, out string, args ...string) error {
 	cmd := exec.Command(goCommand(), append([]string{"build", "-o", out}, args...)...)
 	cmd.Dir = dir
@@ -144,14 +145,12 @@ func (b *onceBuild) get(t testing.TB, name string, build func(out string) error)
 	return b.path
 }
 
-// BuildBootstrap builds the function as Lambda runs it, go build -tags
-// lambda.norpc ./lambda, for this machine, once per test binary, and returns
-// the path of the binary, named bootstrap.
+// BuildBootstrap builds the function as it ships (BuildRelease), for this
+// machine, once per test binary, and returns the path of the binary, named
+// bootstrap.
 func BuildBootstrap(t testing.TB) string {
 	t.Helper()
-	return builds.bootstrap.get(t, "bootstrap", func(out string) error {
-		return buildInRepo(out, "-tags", "lambda.norpc", "./lambda")
-	})
+	return builds.bootstrap.get(t, "bootstrap", BuildFunction)
 }
 
 // buildRIE builds the pinned Runtime Interface Emulator once per test binary:
@@ -309,7 +308,7 @@ func ParseFunctionError(body []byte) (FunctionError, bool) {
 
 // BuildFunction builds the function as BuildBootstrap does, into out.
 func BuildFunction(out string) error {
-	return buildInRepo(out, "-tags", "lambda.norpc", "./lambda")
+	return BuildRelease(out, runtime.GOOS, runtime.GOARCH)
 }
 
 // BuildRIE builds the pinned Runtime Interface Emulator into out.

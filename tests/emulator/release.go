@@ -1,11 +1,6 @@
 package emulator
 
-import (
-	"fmt"
-	"os"
-	"os/exec"
-	"strings"
-)
+import "slices"
 
 // ReleaseFlags are the go build flags of every binary vpce-guard ships: the
 // Lambda's bootstrap (infra/stack bundles it with them) and the command line
@@ -23,12 +18,5 @@ func BuildRelease(out, goos, goarch string) error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{"build"}, ReleaseFlags...)
-	cmd := exec.Command(goCommand(), append(args, "-o", out, "./lambda")...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0")
-	if output, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s ./lambda for %s/%s: %v\n%s", strings.Join(ReleaseFlags, " "), goos, goarch, err, output)
-	}
-	return nil
+	return goBuild(root, []string{"GOOS=" + goos, "GOARCH=" + goarch}, out, slices.Concat(ReleaseFlags, []string{"./lambda"})...)
 }
