@@ -747,14 +747,7 @@ func TestCheckSoundnessWitnesses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p, tmpl := mustParseDoc(t, tt.policy), mustParseDoc(t, tt.template)
-			allowed, err1 := p.Evaluate(tt.request)
-			inTemplate, err2 := tmpl.Evaluate(tt.request)
-			if err1 != nil || err2 != nil {
-				t.Fatalf("Evaluate: %v, %v", err1, err2)
-			}
-			if !allowed.Allowed || inTemplate.Allowed {
-				t.Fatalf("not a counterexample: policy %v, template %v", allowed, inTemplate)
-			}
+			allowed, inTemplate := mustBeCounterexample(t, p, tmpl, tt.request)
 			if v := policy.Check(p, tmpl, policy.Subset); v.Compliant {
 				t.Errorf("UNSOUND: Check calls the policy compliant, but it allows the request (%v) and the template denies it (%v)", allowed, inTemplate)
 			}
@@ -773,11 +766,14 @@ func TestCheckEqualityModeWitnesses(t *testing.T) {
 	tests := []struct {
 		name, policy, template string
 		request                policy.Request
+		// parseRejects: Parse refuses the policy, which settles the case.
+		parseRejects bool
 	}{
 		{
-			name:     "operators in two spellings merged into one",
-			policy:   `{"Version":"2012-10-17","Statement":[` + head + `"Condition":{"ForAnyValue:StringNotEquals":{"aws:TagKeys":"a"},"ForAnyValue:stringNotEquals":{"aws:TagKeys":"b"}}}]}`,
-			template: `{"Version":"2012-10-17","Statement":[` + head + `"Condition":{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["a","b"]}}}]}`,
+			name:         "operators in two spellings merged into one",
+			parseRejects: true,
+			policy:       `{"Version":"2012-10-17","Statement":[` + head + `"Condition":{"ForAnyValue:StringNotEquals":{"aws:TagKeys":"a"},"ForAnyValue:stringNotEquals":{"aws:TagKeys":"b"}}}]}`,
+			template:     `{"Version":"2012-10-17","Statement":[` + head + `"Condition":{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["a","b"]}}}]}`,
 			request: policy.Request{Principal: "111122223333", Action: "logs:PutLogEvents",
 				Resource: "arn:aws:logs:eu-west-1:111122223333:log-group:x", Context: map[string][]string{"aws:TagKeys": {"a", "b"}}},
 		},
@@ -795,24 +791,37 @@ func TestCheckEqualityModeWitnesses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p, err := policy.Parse([]byte(tt.policy))
-			if err != nil {
-				t.Logf("Parse rejects the policy, which settles it: %v", err)
+			if tt.parseRejects {
+				if err == nil {
+					t.Fatal("Parse accepts the policy; it must reject it, or Check must tell it from the template")
+				}
 				return
 			}
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
 			tmpl := mustParseDoc(t, tt.template)
-			allowed, err1 := p.Evaluate(tt.request)
-			inTemplate, err2 := tmpl.Evaluate(tt.request)
-			if err1 != nil || err2 != nil {
-				t.Fatalf("Evaluate: %v, %v", err1, err2)
-			}
-			if !allowed.Allowed || inTemplate.Allowed {
-				t.Fatalf("not a counterexample: policy %v, template %v", allowed, inTemplate)
-			}
+			allowed, inTemplate := mustBeCounterexample(t, p, tmpl, tt.request)
 			if v := policy.Check(p, tmpl, policy.Exact); v.Compliant {
 				t.Errorf("Exact calls the policy the template, but it allows the request (%v) and the template denies it (%v)", allowed, inTemplate)
 			}
 		})
 	}
+}
+
+// mustBeCounterexample fails the test unless p allows r and tmpl denies it,
+// and returns both decisions.
+func mustBeCounterexample(t *testing.T, p, tmpl *policy.Document, r policy.Request) (allowed, inTemplate policy.Decision) {
+	t.Helper()
+	allowed, err1 := p.Evaluate(r)
+	inTemplate, err2 := tmpl.Evaluate(r)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("Evaluate: %v, %v", err1, err2)
+	}
+	if !allowed.Allowed || inTemplate.Allowed {
+		t.Fatalf("not a counterexample: policy %v, template %v", allowed, inTemplate)
+	}
+	return allowed, inTemplate
 }
 
 func mustParseDoc(t testing.TB, s string) *policy.Document {
