@@ -6,15 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
-)
 
-// FunctionPackage is the Go package built into the function, relative to the
-// module root.
-const FunctionPackage = "./lambda"
+	"github.com/vpce-guard/vpce-guard/internal/build"
+)
 
 // goBundling builds the function with the Go toolchain of the machine that
 // synthesizes, for Lambda's provided.al2023 runtime on arm64. jsii calls
@@ -40,11 +39,10 @@ func (b *goBundling) build(outputDir string) error {
 	if err != nil {
 		return fmt.Errorf("build the function: the go command is needed to bundle it: %w", err)
 	}
-	cmd := exec.Command(goTool, "build",
-		"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w",
-		"-o", filepath.Join(outputDir, "bootstrap"), FunctionPackage)
+	args := slices.Concat([]string{"build"}, build.Flags, []string{"-o", filepath.Join(outputDir, "bootstrap"), build.FunctionPackage})
+	cmd := exec.Command(goTool, args...)
 	cmd.Dir = b.moduleRoot
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), build.Env("linux", "arm64")...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("build the function (%s in %s): %w\n%s", strings.Join(cmd.Args, " "), b.moduleRoot, err, out)

@@ -4,7 +4,7 @@
 //
 //   - moto in server mode as EC2 ([StartMoto], [SharedMoto]), found through
 //     the MOTO_SERVER variable or the repository's .venv (make venv);
-//   - the function's bootstrap, built as it ships (ReleaseFlags) for this machine
+//   - the function's bootstrap, built as it ships (internal/build) for this machine
 //     ([BuildBootstrap]), run by the AWS Lambda Runtime Interface Emulator
 //     ([StartLambda]) and invoked over HTTP exactly as Lambda would;
 //   - a reverse proxy between the function and moto that injects throttling,

@@ -124,9 +124,43 @@ func buildRIEBinary(out string) error {
 	return nil
 }
 
-func (b *onceBuild) get(t testing.TB, name string, build func(out string) error) string {
+// The environment variables naming binaries built before the tests (make test
+// builds them, so that no test spends its own time building): the test
+// bootstrap for this machine, the RIE, and the arm64 bootstrap as it ships.
+const (
+	EnvBootstrap      = "VPCE_GUARD_BOOTSTRAP"
+	EnvRIE            = "VPCE_GUARD_RIE"
+	EnvArm64Bootstrap = "VPCE_GUARD_ARM64_BOOTSTRAP"
+)
+
+// Prebuilt is the binary the environment variable env names, if it is set.
+// A name that is set but does not exist is an error, not a reason to build.
+func Prebuilt(env string) (path string, ok bool, err error) {
+	path = os.Getenv(env)
+	if path == "" {
+		return "", false, nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		return "", false, fmt.Errorf("%s names a binary that is not there (run make test, which builds it): %w", env, err)
+	}
+	return path, true, nil
+}
+
+// PrebuiltOrBuild returns the binary the environment variable env names, or
+// else builds one into out.
+func PrebuiltOrBuild(env, out string, build func(out string) error) (string, error) {
+	if path, ok, err := Prebuilt(env); ok || err != nil {
+		return path, err
+	}
+	return out, build(out)
+}
+
+func (b *onceBuild) get(t testing.TB, name, env string, build func(out string) error) string {
 	t.Helper()
 	b.once.Do(func() {
+		if b.path, _, b.err = Prebuilt(env); b.path != "" || b.err != nil {
+			return
+		}
 		dir, err := buildDir()
 		if err != nil {
 			b.err = err
@@ -145,19 +179,20 @@ func (b *onceBuild) get(t testing.TB, name string, build func(out string) error)
 	return b.path
 }
 
-// BuildBootstrap builds the function as it ships (BuildRelease), for this
-// machine, once per test binary, and returns the path of the binary, named
-// bootstrap.
+// BuildBootstrap returns the path of the function built as it ships
+// (BuildRelease) for this machine, named bootstrap: the one $VPCE_GUARD_BOOTSTRAP
+// names, or else one built once per test binary.
 func BuildBootstrap(t testing.TB) string {
 	t.Helper()
-	return builds.bootstrap.get(t, "bootstrap", BuildFunction)
+	return builds.bootstrap.get(t, "bootstrap", EnvBootstrap, BuildFunction)
 }
 
-// buildRIE builds the pinned Runtime Interface Emulator once per test binary:
-// starting a built binary is much faster than go tool aws-lambda-rie.
+// buildRIE returns the pinned Runtime Interface Emulator, $VPCE_GUARD_RIE or
+// one built once per test binary: starting a built binary is much faster than
+// go tool aws-lambda-rie.
 func buildRIE(t testing.TB) string {
 	t.Helper()
-	return builds.rie.get(t, "aws-lambda-rie", buildRIEBinary)
+	return builds.rie.get(t, "aws-lambda-rie", EnvRIE, buildRIEBinary)
 }
 
 // Lambda is a function run by the Runtime Interface Emulator on 127.0.0.1:
@@ -243,16 +278,20 @@ func launchLambda(ctx context.Context, rie, bootstrap string, env map[string]str
 		return nil, err
 	}
 	l := &Lambda{URL: "http://" + addr + invocationPath, proc: p}
-	if err := p.waitReady(ctx, tcpReady(addr)); err != nil {
+	// Ready when the RIE itself listens on addr. Anything accepting
+	// connections there would do for tcpReady, and another process can hold
+	// the port: the RIE then fails to bind it and exits.
+	if err := p.waitReady(ctx, func(ctx context.Context) error {
+		if err := tcpReady(addr)(ctx); err != nil {
+			return err
+		}
+		if holds, known := holdsListener(p.cmd.Process.Pid, addr); known && !holds {
+			return fmt.Errorf("%s is held by another process", addr)
+		}
+		return nil
+	}); err != nil {
 		p.stop()
 		return nil, err
-	}
-	// An RIE that cannot bind its ports exits at once; whatever answered
-	// then was someone else.
-	select {
-	case <-p.done:
-		return nil, fmt.Errorf("aws-lambda-rie exited (%v); its output:\n%s", p.err, p.out.String())
-	case <-time.After(100 * time.Millisecond):
 	}
 	return l, nil
 }
@@ -265,6 +304,10 @@ func launchLambda(ctx context.Context, rie, bootstrap string, env map[string]str
 func (l *Lambda) Invoke(ctx context.Context, payload []byte) (status int, body []byte, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.invoke(ctx, payload)
+}
+
+func (l *Lambda) invoke(ctx context.Context, payload []byte) (status int, body []byte, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.URL, bytes.NewReader(payload))
 	if err != nil {
 		return 0, nil, err
@@ -280,6 +323,22 @@ func (l *Lambda) Invoke(ctx context.Context, payload []byte) (status int, body [
 		return resp.StatusCode, body, fmt.Errorf("invoke %s: read the answer: %w", l.URL, err)
 	}
 	return resp.StatusCode, body, nil
+}
+
+// InvokeLogged is Invoke, and also returns what the function and the RIE
+// printed for this invocation (the function's outcome and metric lines, then
+// the RIE's END and REPORT lines), once the RIE has printed its REPORT line.
+// The function writes its lines before it answers, and the RIE reports after
+// the answer, on the same output, so nothing of the invocation is missing.
+func (l *Lambda) InvokeLogged(ctx context.Context, payload []byte) (status int, body []byte, log string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pos := l.proc.out.position()
+	if status, body, err = l.invoke(ctx, payload); err != nil {
+		return status, body, "", err
+	}
+	log, err = l.proc.out.waitFrom(ctx, pos, "REPORT RequestId:")
+	return status, body, log, err
 }
 
 // Log is the output of the RIE and of the function so far: the function's

@@ -189,12 +189,15 @@ type tailBuffer struct {
 	buf     []byte
 	max     int
 	dropped bool
+	written int64         // bytes ever written: a position in the output
+	grew    chan struct{} // closed, and replaced, at every write
 }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
+	b.written += int64(len(p))
 	if len(b.buf) > 2*b.max {
 		cut := len(b.buf) - b.max
 		if i := bytes.IndexByte(b.buf[cut:], '\n'); i >= 0 {
@@ -203,7 +206,47 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 		b.buf = append(b.buf[:0], b.buf[cut:]...)
 		b.dropped = true
 	}
+	if b.grew != nil {
+		close(b.grew)
+		b.grew = nil
+	}
 	return len(p), nil
+}
+
+// position is where the output ends now.
+func (b *tailBuffer) position() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.written
+}
+
+// waitFrom waits until the output written since position pos holds want, and
+// returns it. It fails when ctx ends first, or when that output no longer
+// fits in the buffer.
+func (b *tailBuffer) waitFrom(ctx context.Context, pos int64, want string) (string, error) {
+	for {
+		b.mu.Lock()
+		start := int64(len(b.buf)) - (b.written - pos)
+		if start < 0 {
+			b.mu.Unlock()
+			return "", fmt.Errorf("the output since position %d outgrew the %d bytes kept", pos, b.max)
+		}
+		since := string(b.buf[start:])
+		if strings.Contains(since, want) {
+			b.mu.Unlock()
+			return since, nil
+		}
+		if b.grew == nil {
+			b.grew = make(chan struct{})
+		}
+		grew := b.grew
+		b.mu.Unlock()
+		select {
+		case <-grew:
+		case <-ctx.Done():
+			return since, fmt.Errorf("waiting for %q in the output: %w", want, context.Cause(ctx))
+		}
+	}
 }
 
 func (b *tailBuffer) String() string {

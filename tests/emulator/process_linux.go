@@ -1,7 +1,10 @@
 package emulator
 
 import (
+	"fmt"
+	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,4 +56,43 @@ func descendantsOf(pid int) []int {
 		}
 	}
 	return out
+}
+
+// holdsListener reports whether process pid itself holds the TCP socket
+// listening on addr (127.0.0.1:PORT), from /proc: the kernel's table of
+// listening sockets and the process's open files. known is false when /proc
+// cannot tell.
+func holdsListener(pid int, addr string) (holds, known bool) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, false
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return false, false
+	}
+	table, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false, false
+	}
+	// 127.0.0.1 in the kernel's byte order, and the port in hex.
+	local := fmt.Sprintf("0100007F:%04X", n)
+	var inodes []string
+	for line := range strings.SplitSeq(string(table), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 9 && f[1] == local && f[3] == "0A" { // 0A: LISTEN
+			inodes = append(inodes, "socket:["+f[9]+"]")
+		}
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false, false
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && slices.Contains(inodes, target) {
+			return true, true
+		}
+	}
+	return false, true
 }

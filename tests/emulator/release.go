@@ -1,22 +1,17 @@
 package emulator
 
-import "slices"
+import (
+	"slices"
 
-// ReleaseFlags are the go build flags of every binary vpce-guard ships: the
-// Lambda's bootstrap (infra/stack bundles it with them) and the command line
-// (make build). lambda.norpc matters most: without it the RPC mode of the
-// retired go1.x runtime links net/rpc, whose method lookup by reflection keeps
-// every exported method of the EC2 client in the binary.
-var ReleaseFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w"}
+	"github.com/vpce-guard/vpce-guard/internal/build"
+)
 
-// MaxBootstrapBytes is the project's size target for the arm64 bootstrap.
-const MaxBootstrapBytes = 10 << 20
-
-// BuildRelease builds ./lambda with ReleaseFlags for goos/goarch into out.
+// BuildRelease builds the function with the release flags (internal/build)
+// for goos/goarch into out.
 func BuildRelease(out, goos, goarch string) error {
 	root, err := RepoRoot()
 	if err != nil {
 		return err
 	}
-	return goBuild(root, []string{"GOOS=" + goos, "GOARCH=" + goarch}, out, slices.Concat(ReleaseFlags, []string{"./lambda"})...)
+	return goBuild(root, build.Env(goos, goarch), out, slices.Concat(build.Flags, []string{build.FunctionPackage})...)
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpce-guard/vpce-guard/internal/build"
 	"github.com/vpce-guard/vpce-guard/tests/emulator"
 )
 
@@ -77,8 +78,8 @@ func run(runs int) error {
 		runs, starts[0].Round(time.Millisecond), starts[len(starts)/2].Round(time.Millisecond), starts[len(starts)-1].Round(time.Millisecond))
 	fmt.Printf("function peak memory (VmHWM), %d runs: min %.1f MiB, median %.1f MiB, max %.1f MiB\n",
 		runs, mib(peaks[0]), mib(peaks[len(peaks)/2]), mib(peaks[len(peaks)-1]))
-	if info.Size() > emulator.MaxBootstrapBytes {
-		return fmt.Errorf("the arm64 bootstrap is %d bytes, over the %d-byte target", info.Size(), emulator.MaxBootstrapBytes)
+	if info.Size() > build.MaxBootstrapBytes {
+		return fmt.Errorf("the arm64 bootstrap is %d bytes, over the %d-byte target", info.Size(), build.MaxBootstrapBytes)
 	}
 	return nil
 }
@@ -102,7 +103,7 @@ func coldStart(rie, bootstrap string) (time.Duration, int, error) {
 		return 0, 0, err
 	}
 	elapsed := time.Since(start)
-	if status != http.StatusOK || !strings.Contains(string(body), `"verdict":"skipped"`) {
+	if status != http.StatusOK || !strings.Contains(string(body), `"verdicts":{"skipped":1}`) {
 		return 0, 0, fmt.Errorf("invocation: HTTP %d: %s", status, body)
 	}
 	peak, err := peakKiB(bootstrap)
