@@ -72,7 +72,8 @@ func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error)
 		"checkMode", string(cfg.Mode),
 		"exemptTag", cfg.ExemptTag.String(),
 		"selfRoleArn", cfg.SelfRoleARN,
-		"sweepConcurrency", cfg.SweepConcurrency)
+		"sweepConcurrency", cfg.SweepConcurrency,
+		"maxWritesPerSecond", cfg.MaxWritesPerSecond)
 	return handler.New(remediate.New(client, region, cfg), log, os.Stdout), nil
 }
 

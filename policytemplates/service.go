@@ -24,6 +24,31 @@ var endpointServices = map[string]string{
 	"events-fips":      ServiceEvents,
 }
 
+// EndpointServiceNames are the full endpoint service names that opts guards
+// in region, such as com.amazonaws.eu-west-1.logs, sorted: what a listing of
+// the region's endpoints filters on. China's regions also have the
+// cn.com.amazonaws. form. None for a name that is not a region.
+func EndpointServiceNames(region string, opts Options) []string {
+	if !regionPattern.MatchString(region) {
+		return nil
+	}
+	prefixes := []string{"com.amazonaws."}
+	if strings.HasPrefix(region, "cn-") {
+		prefixes = append(prefixes, "cn.com.amazonaws.")
+	}
+	var names []string
+	for endpoint, service := range endpointServices {
+		if len(opts.Services) > 0 && !slices.Contains(opts.Services, service) {
+			continue
+		}
+		for _, prefix := range prefixes {
+			names = append(names, prefix+region+"."+endpoint)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // Options choose which endpoints TemplateFor guards, and with what.
 type Options struct {
 	// Services to guard, by short name (ServiceLogs, ServiceEvents); empty

@@ -89,9 +89,9 @@ func biHandle(t *testing.T, fake *fakeec2.EC2, event []byte) (outcomes []remedia
 				t.Errorf("Handle panicked: %v", p)
 			}
 		}()
-		outcomes, err = h.Handle(t.Context(), event)
+		_, err = h.Handle(t.Context(), event)
 	}()
-	return outcomes, err, buf.String()
+	return loggedOutcomes(t, buf.String()), err, buf.String()
 }
 
 // biNested is depth levels of JSON arrays around inner.

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/lambda/policy"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
@@ -349,22 +350,59 @@ func policyHash(text string) string {
 // samePolicy reports whether two policies are the same document.
 func samePolicy(a, b string) bool { return policyHash(a) == policyHash(b) }
 
-// invoke sends event to fn and decodes the outcomes; the function must
-// succeed.
+// invoke sends event to fn and returns the outcomes it logged; the function
+// must succeed, and its response must count them.
 func invoke(t testing.TB, ctx context.Context, fn *emulator.Lambda, event []byte) []remediate.Outcome {
 	t.Helper()
-	status, body, err := fn.Invoke(ctx, event)
+	status, body, log, err := fn.InvokeLogged(ctx, event)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fe, ok := emulator.ParseFunctionError(body); ok || status != http.StatusOK {
 		t.Fatalf("invocation failed: HTTP %d, %s: %s\n%s", status, fe.ErrorType, fe.ErrorMessage, body)
 	}
-	var outcomes []remediate.Outcome
-	if err := json.Unmarshal(body, &outcomes); err != nil {
+	var summary handler.Summary
+	if err := json.Unmarshal(body, &summary); err != nil {
 		t.Fatalf("the function's answer %s: %v", body, err)
 	}
+	outcomes := loggedOutcomes(t, log)
+	if summary.Outcomes != len(outcomes) {
+		t.Fatalf("the response counts %d outcomes, the log has %d:\n%s", summary.Outcomes, len(outcomes), body)
+	}
 	return outcomes
+}
+
+// loggedOutcomes decodes the outcome lines of a function's log, in the
+// function's JSON log format ("message") or slog's ("msg").
+func loggedOutcomes(t testing.TB, log string) []remediate.Outcome {
+	t.Helper()
+	outcomes, err := parseOutcomes(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outcomes
+}
+
+// parseOutcomes is loggedOutcomes for another goroutine than the test's.
+func parseOutcomes(log string) ([]remediate.Outcome, error) {
+	var outcomes []remediate.Outcome
+	for line := range strings.SplitSeq(log, "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue // the RIE's own lines
+		}
+		var o struct {
+			Message string `json:"message"`
+			Msg     string `json:"msg"`
+			remediate.Outcome
+		}
+		if err := json.Unmarshal([]byte(line), &o); err != nil {
+			return nil, fmt.Errorf("a log line that is not JSON: %q: %v", line, err)
+		}
+		if cmp.Or(o.Message, o.Msg) == "outcome" {
+			outcomes = append(outcomes, o.Outcome)
+		}
+	}
+	return outcomes, nil
 }
 
 // normalizer makes outcomes comparable across runs: moto's random endpoint
@@ -429,6 +467,8 @@ func functionEnv(ec2URL, region string, settings map[string]string) map[string]s
 		"AWS_REGION":           region,
 		"AWS_ENDPOINT_URL_EC2": ec2URL,
 		"SELF_ROLE_ARN":        selfRoleARN,
+		// moto has no token bucket to spare; the pace is tested on a fake clock.
+		"MAX_WRITES_PER_SECOND": "100",
 	}
 	maps.Copy(env, settings)
 	return env

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 	"github.com/vpce-guard/vpce-guard/tests/emulator"
@@ -33,6 +36,7 @@ type sweepKind struct {
 	policy    string // "" for none (AWS's default)
 	tags      map[string]string
 	deleted   bool
+	unlisted  bool // not a guarded service: the sweep does not even list it
 	verdict   remediate.Verdict
 	action    remediate.Action
 	rewritten string // the template the policy must be afterwards; "" for untouched
@@ -50,7 +54,7 @@ func sweepKinds(region string) []sweepKind {
 		{name: "logs-widened", service: "logs", policy: widened, verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Logs},
 		{name: "logs-default-exempt", service: "logs", tags: exempt, verdict: remediate.Exempt, action: remediate.None},
 		{name: "events-default", service: "events", verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Events},
-		{name: "s3-default", service: "s3", verdict: remediate.Skipped, action: remediate.None},
+		{name: "s3-default", service: "s3", unlisted: true},
 		{name: "logs-default-deleted", service: "logs", deleted: true, verdict: remediate.Skipped, action: remediate.None},
 	}
 }
@@ -72,7 +76,7 @@ func TestReplaySweep(t *testing.T) {
 	}
 
 	start := time.Now()
-	kindOf, before := createSweepEndpoints(t, ctx, client, n, kinds, logsTemplate)
+	kindOf, before := createSweepEndpoints(t, ctx, client, n, kinds, logsTemplate, sweepEndpoints)
 	t.Logf("created %d endpoints in %v", len(kindOf), time.Since(start).Round(time.Millisecond))
 
 	proxy := emulator.StartFaultProxy(t, moto.URL)
@@ -82,23 +86,28 @@ func TestReplaySweep(t *testing.T) {
 	outcomes := invoke(t, ctx, fn, []byte(f.text))
 	t.Logf("swept in %v", time.Since(start).Round(time.Millisecond))
 
-	if len(outcomes) != sweepEndpoints {
-		t.Fatalf("%d outcomes, want one per endpoint, %d", len(outcomes), sweepEndpoints)
+	listed, wantWrites := 0, 0
+	for _, k := range kindOf {
+		if !k.unlisted {
+			listed++
+		}
+		if k.rewritten != "" {
+			wantWrites++
+		}
 	}
-	wantWrites := 0
+	if len(outcomes) != listed {
+		t.Fatalf("%d outcomes, want one per endpoint of a guarded service, %d", len(outcomes), listed)
+	}
 	seen := map[string]bool{}
 	for _, o := range outcomes {
 		k, ok := kindOf[o.EndpointID]
-		if !ok || seen[o.EndpointID] {
-			t.Errorf("outcome for %s: unknown or repeated endpoint", o.EndpointID)
+		if !ok || seen[o.EndpointID] || k.unlisted {
+			t.Errorf("outcome for %s: unknown, repeated or unlisted endpoint", o.EndpointID)
 			continue
 		}
 		seen[o.EndpointID] = true
 		if o.Verdict != k.verdict || o.Action != k.action || o.Error != "" {
 			t.Errorf("%s (%s): %s/%s (error %q), want %s/%s; reasons %q", o.EndpointID, k.name, o.Verdict, o.Action, o.Error, k.verdict, k.action, o.Reasons)
-		}
-		if k.rewritten != "" {
-			wantWrites++
 		}
 	}
 	if writes, _ := proxy.Count("ModifyVpcEndpoint"); writes != wantWrites {
@@ -128,12 +137,12 @@ func TestReplaySweep(t *testing.T) {
 	checkGolden(t, "sweep", sweepGolden(t, outcomes, kindOf, kinds, templates))
 }
 
-// createSweepEndpoints creates sweepEndpoints endpoints, the kinds in turn,
-// a few at a time. It returns each endpoint's kind and policy.
-func createSweepEndpoints(t *testing.T, ctx context.Context, client *ec2.Client, n network, kinds []sweepKind, logsTemplate string) (map[string]sweepKind, map[string]string) {
+// createSweepEndpoints creates count endpoints, the kinds in turn, a few at
+// a time. It returns each endpoint's kind and policy.
+func createSweepEndpoints(t *testing.T, ctx context.Context, client *ec2.Client, n network, kinds []sweepKind, logsTemplate string, count int) (map[string]sweepKind, map[string]string) {
 	t.Helper()
-	kindOf := make(map[string]sweepKind, sweepEndpoints)
-	before := make(map[string]string, sweepEndpoints)
+	kindOf := make(map[string]sweepKind, count)
+	before := make(map[string]string, count)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -168,7 +177,7 @@ func createSweepEndpoints(t *testing.T, ctx context.Context, client *ec2.Client,
 			}
 		})
 	}
-	for i := range sweepEndpoints {
+	for i := range count {
 		next <- i
 	}
 	close(next)
@@ -200,6 +209,7 @@ func sweepGolden(t *testing.T, outcomes []remediate.Outcome, kindOf map[string]s
 		Count   int             `json:"count"`
 		Outcome json.RawMessage `json:"outcome"`
 	}
+	kinds = slices.DeleteFunc(slices.Clone(kinds), func(k sweepKind) bool { return k.unlisted })
 	groups := make([]group, len(kinds))
 	index := map[string]int{}
 	for i, k := range kinds {
@@ -220,4 +230,91 @@ func sweepGolden(t *testing.T, outcomes []remediate.Outcome, kindOf map[string]s
 		groups[i].Count++
 	}
 	return goldenJSON(t, groups)
+}
+
+// A sweep longer than its invocation stops before the deadline and ends
+// successfully: every endpoint listed has its outcome line (rewritten, or not
+// rewritten for the deadline), every endpoint it reports rewritten holds the
+// template and every other its old policy, and the next sweep finishes the
+// rest. Each write takes half a second, one at a time, in a 20 s invocation
+// whose margin is 2 s: about 36 writes fit, 60 are needed.
+func TestReplaySweepStopsBeforeTheDeadline(t *testing.T) {
+	t.Parallel()
+	const endpoints = 60
+	moto := emulator.StartMoto(t)
+	bootstrap := emulator.BuildBootstrap(t)
+	ctx := t.Context()
+	client := emulator.EC2Client(t, moto.URL, sweepRegion)
+	n := newNetwork(t, ctx, client, sweepRegion)
+	logsTemplate := renderFor(t, policytemplates.Logs, sweepRegion)
+	createSweepEndpoints(t, ctx, client, n, []sweepKind{{name: "logs-default", service: "logs"}}, logsTemplate, endpoints)
+
+	proxy := emulator.StartFaultProxy(t, moto.URL)
+	proxy.Inject("ModifyVpcEndpoint", emulator.Slow(500*time.Millisecond), -1)
+	fn := emulator.StartLambda(t, bootstrap, functionEnv(proxy.URL, sweepRegion, map[string]string{
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": "20", "SWEEP_CONCURRENCY": "1"}))
+	sweep := []byte(loadFixture(t, "scheduled-sweep.json", sweepRegion).text)
+	status, body, log, err := fn.InvokeLogged(ctx, sweep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary handler.Summary
+	if err := json.Unmarshal(body, &summary); status != http.StatusOK || err != nil || !summary.Stopped || summary.Unlisted {
+		t.Fatalf("the sweep answered HTTP %d %s (%v); want success, stopped before the deadline with nothing unlisted", status, body, err)
+	}
+	outcomes := loggedOutcomes(t, log)
+	rewritten := map[string]bool{}
+	seen := map[string]bool{}
+	for _, o := range outcomes {
+		seen[o.EndpointID] = true
+		switch {
+		case o.Action == remediate.Rewritten && o.Error == "":
+			rewritten[o.EndpointID] = true
+		case o.Error == "not rewritten: the invocation's deadline was near" && o.Verdict == remediate.NonCompliant:
+		default:
+			t.Errorf("%s: %s/%s error %q, want rewritten or not rewritten for the deadline", o.EndpointID, o.Verdict, o.Action, o.Error)
+		}
+	}
+	if len(outcomes) != endpoints || len(seen) != endpoints || len(rewritten) == 0 || len(rewritten) == endpoints {
+		t.Fatalf("%d outcome lines for %d endpoints, %d rewritten; want one line each, some rewritten and some not", len(outcomes), len(seen), len(rewritten))
+	}
+	if writes, _ := proxy.Count("ModifyVpcEndpoint"); writes != len(rewritten) {
+		t.Errorf("%d writes sent, %d reported: every write must have its outcome", writes, len(rewritten))
+	}
+	t.Logf("the first sweep rewrote %d of %d endpoints and stopped", len(rewritten), endpoints)
+	assertPolicies(t, ctx, client, func(id string) bool { return rewritten[id] }, logsTemplate)
+
+	// The next sweep, with EC2 answering at once, finishes the rest.
+	next := emulator.StartLambda(t, bootstrap, functionEnv(moto.URL, sweepRegion, nil))
+	counts := map[remediate.Action]int{}
+	for _, o := range invoke(t, ctx, next, sweep) {
+		counts[o.Action]++
+		if o.Action == remediate.Rewritten == rewritten[o.EndpointID] {
+			t.Errorf("%s: %s by the next sweep; rewritten by the first: %v", o.EndpointID, o.Action, rewritten[o.EndpointID])
+		}
+	}
+	if counts[remediate.Rewritten] != endpoints-len(rewritten) || counts[remediate.None] != len(rewritten) {
+		t.Errorf("the next sweep: %v; want %d rewritten and %d left alone", counts, endpoints-len(rewritten), len(rewritten))
+	}
+	assertPolicies(t, ctx, client, func(string) bool { return true }, logsTemplate)
+}
+
+// assertPolicies checks every endpoint of the sweep's region: those for which
+// templated says so hold the template, the others AWS's default.
+func assertPolicies(t *testing.T, ctx context.Context, client *ec2.Client, templated func(id string) bool, template string) {
+	t.Helper()
+	out, err := client.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range out.VpcEndpoints {
+		id, now := aws.ToString(e.VpcEndpointId), aws.ToString(e.PolicyDocument)
+		want := awsDefaultPolicy
+		if templated(id) {
+			want = template
+		}
+		if !samePolicy(now, want) {
+			t.Errorf("%s holds\n%s\nwant\n%s", id, now, want)
+		}
+	}
 }

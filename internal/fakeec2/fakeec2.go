@@ -11,8 +11,8 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -29,10 +29,13 @@ type EC2 struct {
 	endpoints   map[string]types.VpcEndpoint
 	describeErr map[string]error
 	modifyErr   map[string]error
-	modifyDelay time.Duration
+	overlap     chan struct{} // closed once enough writes are in flight at once
+	overlapN    int
+	beforeCall  func(action, id string)
 
 	describeCalls int
 	describes     map[string]int // by endpoint ID, for calls that name IDs
+	listedNames   [][]string     // the service-name filter of each listing
 	modifies      map[string]int
 	inFlight      int
 	maxInFlight   int
@@ -100,26 +103,52 @@ func (f *EC2) FailModify(id string, err error) {
 	f.modifyErr[id] = err
 }
 
-// SlowModify makes each ModifyVpcEndpoint take d, so that overlapping writes
-// can be observed.
-func (f *EC2) SlowModify(d time.Duration) {
+// OverlapModifies holds each ModifyVpcEndpoint back until n are in flight at
+// once, and none after that, so that a test sees whether writes can overlap
+// without racing a timer. Fewer than n writes in all wait until their
+// context ends.
+func (f *EC2) OverlapModifies(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.modifyDelay = d
+	f.overlap, f.overlapN = make(chan struct{}), n
+}
+
+// BeforeCall makes every call run hook first, outside the fake's lock, with
+// the action's name and the endpoint ID it names ("" for a listing): a test
+// can move a fake clock on there.
+func (f *EC2) BeforeCall(hook func(action, id string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.beforeCall = hook
+}
+
+func (f *EC2) runHook(action, id string) {
+	f.mu.Lock()
+	hook := f.beforeCall
+	f.mu.Unlock()
+	if hook != nil {
+		hook(action, id)
+	}
 }
 
 // DescribeVpcEndpoints returns the endpoints named in VpcEndpointIds, failing
 // with InvalidVpcEndpointId.NotFound if one is unknown as EC2 does, or else a
-// page of every endpoint in ID order. Filters are not supported.
+// page of every endpoint in ID order. The one filter supported is
+// service-name, as EC2 reads it: the endpoints of any of the names given.
 func (f *EC2) DescribeVpcEndpoints(ctx context.Context, in *ec2.DescribeVpcEndpointsInput, _ ...func(*ec2.Options)) (*ec2.DescribeVpcEndpointsOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	f.runHook("DescribeVpcEndpoints", strings.Join(in.VpcEndpointIds, ","))
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.describeCalls++
-	if len(in.Filters) > 0 {
-		return nil, APIError("InvalidParameterValue", "fakeec2: filters are not supported")
+	var serviceNames []string
+	for _, filter := range in.Filters {
+		if aws.ToString(filter.Name) != "service-name" {
+			return nil, APIError("InvalidParameterValue", "fakeec2: only the service-name filter is supported")
+		}
+		serviceNames = append(serviceNames, filter.Values...)
 	}
 	out := &ec2.DescribeVpcEndpointsOutput{}
 	if len(in.VpcEndpointIds) > 0 {
@@ -136,7 +165,13 @@ func (f *EC2) DescribeVpcEndpoints(ctx context.Context, in *ec2.DescribeVpcEndpo
 		}
 		return out, nil
 	}
+	f.listedNames = append(f.listedNames, serviceNames)
 	ids := slices.Sorted(maps.Keys(f.endpoints))
+	if len(in.Filters) > 0 {
+		ids = slices.DeleteFunc(ids, func(id string) bool {
+			return !slices.Contains(serviceNames, aws.ToString(f.endpoints[id].ServiceName))
+		})
+	}
 	start := 0
 	if token := aws.ToString(in.NextToken); token != "" {
 		n, err := strconv.Atoi(token)
@@ -162,15 +197,27 @@ func (f *EC2) ModifyVpcEndpoint(ctx context.Context, in *ec2.ModifyVpcEndpointIn
 		return nil, err
 	}
 	id := aws.ToString(in.VpcEndpointId)
+	f.runHook("ModifyVpcEndpoint", id)
 	f.mu.Lock()
 	f.modifies[id]++
 	f.inFlight++
 	f.maxInFlight = max(f.maxInFlight, f.inFlight)
-	delay := f.modifyDelay
+	overlap := f.overlap
+	if overlap != nil && f.inFlight >= f.overlapN {
+		close(overlap)
+		f.overlap = nil
+	}
 	f.mu.Unlock()
 
-	if delay > 0 {
-		time.Sleep(delay)
+	if overlap != nil {
+		select {
+		case <-overlap:
+		case <-ctx.Done():
+			f.mu.Lock()
+			f.inFlight--
+			f.mu.Unlock()
+			return nil, ctx.Err()
+		}
 	}
 
 	f.mu.Lock()
@@ -198,6 +245,14 @@ func (f *EC2) DescribeCalls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.describeCalls
+}
+
+// ListedServiceNames is the service-name filter of each DescribeVpcEndpoints
+// call that named no endpoint ID, in order (nil for a call without filter).
+func (f *EC2) ListedServiceNames() [][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.listedNames)
 }
 
 // Describes counts the DescribeVpcEndpoints calls that named id.

@@ -44,8 +44,7 @@ func runAudit(ctx context.Context, env Env, args []string) int {
 		return usageError(env, "audit", errors.New("no region: give --region or set AWS_REGION"))
 	}
 	rep := newReport(env, "audit")
-	outcomes, err := remediate.New(client, clientRegion, cfg).Sweep(ctx, remediate.Origin{EventName: AuditEventName})
-	rep.outcomes(outcomes)
+	_, err = remediate.New(client, clientRegion, cfg).Sweep(ctx, remediate.Origin{EventName: AuditEventName}, rep.run())
 	if err != nil {
 		rep.fail(err)
 	}

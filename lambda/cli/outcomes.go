@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
@@ -38,27 +39,27 @@ func newReport(env Env, command string) *report {
 	return &report{env: env, command: command, enc: enc}
 }
 
-func (r *report) outcomes(outcomes []remediate.Outcome) {
-	for _, o := range outcomes {
-		if err := r.enc.Encode(o); err != nil {
-			r.fail(fmt.Errorf("write outcome: %w", err))
-		}
-		if o.Verdict == remediate.NonCompliant && o.Action == remediate.WouldRewrite {
-			r.pending++
-		}
+// outcome prints one outcome as soon as it is known.
+func (r *report) outcome(o remediate.Outcome) {
+	if err := r.enc.Encode(o); err != nil {
+		r.fail(fmt.Errorf("write outcome: %w", err))
+	}
+	if o.Verdict == remediate.NonCompliant && o.Action == remediate.WouldRewrite {
+		r.pending++
 	}
 }
 
-// fail reports a problem on standard error; each line of a joined error on its own.
+// run prints the outcomes of a remediation as they come; the commands have no
+// deadline.
+func (r *report) run() remediate.Run { return remediate.Run{Record: r.outcome} }
+
+// fail reports a problem on standard error, each line of it (errors.Join puts
+// one error on each) prefixed with the command.
 func (r *report) fail(err error) {
 	r.errors++
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range joined.Unwrap() {
-			fmt.Fprintf(r.env.Stderr, "vpce-guard %s: %v\n", r.command, e)
-		}
-		return
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintf(r.env.Stderr, "vpce-guard %s: %s\n", r.command, line)
 	}
-	fmt.Fprintf(r.env.Stderr, "vpce-guard %s: %v\n", r.command, err)
 }
 
 // status is 2 after any error, else 1 if a dry run left non-compliant

@@ -104,8 +104,7 @@ func (r *replayer) replayStream(ctx context.Context, name string, in io.Reader) 
 			r.report.fail(fmt.Errorf("%s: %w", name, err))
 			return nil
 		}
-		outcomes, err := r.remediator(call.Region).HandleCall(ctx, call)
-		r.report.outcomes(outcomes)
+		_, err = r.remediator(call.Region).HandleCall(ctx, call, r.report.run())
 		if err != nil {
 			r.report.fail(err)
 		}

@@ -22,6 +22,7 @@ const (
 	EnvExemptTag        = "EXEMPT_TAG"
 	EnvSelfRoleARN      = "SELF_ROLE_ARN"
 	EnvSweepConcurrency = "SWEEP_CONCURRENCY"
+	EnvMaxWritesPerSec  = "MAX_WRITES_PER_SECOND"
 )
 
 // Defaults and limits.
@@ -30,6 +31,14 @@ const (
 	DefaultExemptTagValue   = "true"
 	DefaultSweepConcurrency = 4
 	MaxSweepConcurrency     = 32
+	// DefaultMaxWritesPerSecond paces ModifyVpcEndpoint at 2 a second: EC2
+	// refills its token bucket for mutating actions at 5 a second (200 at
+	// most), so a first enforcing sweep over thousands of endpoints leaves
+	// more than half of it to the account's other automation.
+	DefaultMaxWritesPerSecond = 2
+	// MaxWritesPerSecondLimit is the highest pace accepted, for accounts
+	// whose EC2 quota was raised.
+	MaxWritesPerSecondLimit = 100
 )
 
 // Config is everything the remediation needs to know besides the AWS client.
@@ -50,6 +59,8 @@ type Config struct {
 	SelfRoleARN string
 	// SweepConcurrency bounds the writes in flight during a sweep.
 	SweepConcurrency int
+	// MaxWritesPerSecond paces the function's ModifyVpcEndpoint calls.
+	MaxWritesPerSecond float64
 }
 
 // Tag is a resource tag to look for. An empty Value matches any value.
@@ -74,9 +85,10 @@ func (t Tag) String() string {
 // Default is the configuration with no variable set.
 func Default() Config {
 	return Config{
-		Mode:             policy.Subset,
-		ExemptTag:        Tag{Key: DefaultExemptTagKey, Value: DefaultExemptTagValue},
-		SweepConcurrency: DefaultSweepConcurrency,
+		Mode:               policy.Subset,
+		ExemptTag:          Tag{Key: DefaultExemptTagKey, Value: DefaultExemptTagValue},
+		SweepConcurrency:   DefaultSweepConcurrency,
+		MaxWritesPerSecond: DefaultMaxWritesPerSecond,
 	}
 }
 
@@ -155,6 +167,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			fail(EnvSweepConcurrency, fmt.Sprintf("want a whole number from 1 to %d", MaxSweepConcurrency))
 		}
 		c.SweepConcurrency = n
+	}
+
+	if v := strings.TrimSpace(getenv(EnvMaxWritesPerSec)); v != "" {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(n >= 0.1 && n <= MaxWritesPerSecondLimit) {
+			fail(EnvMaxWritesPerSec, fmt.Sprintf("want a number from 0.1 to %d", MaxWritesPerSecondLimit))
+		}
+		c.MaxWritesPerSecond = n
 	}
 
 	if len(errs) > 0 {

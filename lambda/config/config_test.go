@@ -59,6 +59,7 @@ func TestFromEnv(t *testing.T) {
 			return c.SelfRoleARN == "arn:aws:iam::111122223333:role/guard/Fn"
 		}},
 		{"concurrency", map[string]string{"SWEEP_CONCURRENCY": "32"}, func(c config.Config) bool { return c.SweepConcurrency == 32 }},
+		{"pace", map[string]string{"MAX_WRITES_PER_SECOND": "0.5"}, func(c config.Config) bool { return c.MaxWritesPerSecond == 0.5 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +96,10 @@ func TestFromEnvErrors(t *testing.T) {
 		{"SWEEP_CONCURRENCY", "0", "from 1 to 32"},
 		{"SWEEP_CONCURRENCY", "33", "from 1 to 32"},
 		{"SWEEP_CONCURRENCY", "four", "from 1 to 32"},
+		{"MAX_WRITES_PER_SECOND", "0", "from 0.1 to 100"},
+		{"MAX_WRITES_PER_SECOND", "101", "from 0.1 to 100"},
+		{"MAX_WRITES_PER_SECOND", "NaN", "from 0.1 to 100"},
+		{"MAX_WRITES_PER_SECOND", "fast", "from 0.1 to 100"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value[:min(len(tt.value), 20)], func(t *testing.T) {

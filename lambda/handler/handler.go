@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vpce-guard/vpce-guard/lambda/cloudtrail"
@@ -20,63 +21,124 @@ type Handler struct {
 	remediator *remediate.Remediator
 	log        *slog.Logger
 	metrics    *metrics.Writer
+	clock      remediate.Clock
 }
 
 // New returns a Handler that logs to log and writes EMF metrics to metricsOut
 // (standard output in Lambda).
 func New(r *remediate.Remediator, log *slog.Logger, metricsOut io.Writer) *Handler {
+	return NewWithClock(r, log, metricsOut, nil)
+}
+
+// NewWithClock is New with a clock of the caller's (nil: the system's), for
+// tests of what happens near the deadline.
+func NewWithClock(r *remediate.Remediator, log *slog.Logger, metricsOut io.Writer, clock remediate.Clock) *Handler {
+	if clock == nil {
+		clock = remediate.SystemClock
+	}
 	return &Handler{
 		remediator: r,
 		log:        log,
 		metrics:    metrics.NewWriter(metricsOut, metrics.Namespace, nil),
+		clock:      clock,
 	}
 }
 
 // RemediationError is returned when endpoints could not be handled even after
-// the SDK's retries. Lambda reports its type name as the errorType.
+// the SDK's retries, or were left unchecked to end before the deadline. Lambda
+// reports its type name as the errorType.
 type RemediationError struct{ Err error }
 
 func (e *RemediationError) Error() string { return "vpce-guard: " + e.Err.Error() }
 func (e *RemediationError) Unwrap() error { return e.Err }
 
+// The margin kept before the invocation's deadline: no endpoint is checked and
+// no AWS call started once less is left, so that the outcomes, the metrics and
+// the response are written before Lambda stops the function. A tenth of the
+// invocation's time, and at least a second.
+const (
+	DeadlineMarginDivisor = 10
+	MinDeadlineMargin     = time.Second
+)
+
+// Cutoff is when an invocation that started at start and must end by
+// deadline stops starting work.
+func Cutoff(start, deadline time.Time) time.Time {
+	return deadline.Add(-max(MinDeadlineMargin, deadline.Sub(start)/DeadlineMarginDivisor))
+}
+
 // Handle handles an EventBridge event (a CloudTrail API call or a scheduled
-// sweep), a CloudTrail record or a CloudTrail log file, and returns one outcome
-// per endpoint.
-func (h *Handler) Handle(ctx context.Context, event json.RawMessage) ([]remediate.Outcome, error) {
+// sweep), a CloudTrail record or a CloudTrail log file. Each endpoint's
+// outcome is logged, and its metrics written, as soon as the endpoint is
+// done; the response sums them up.
+//
+// The invocation fails with a RemediationError when an endpoint an event
+// names could not be handled, so that Lambda retries the event. A sweep fails
+// only when it cannot list the endpoints: an endpoint that fails is reported
+// (outcome, Errors metric) and tried again by the next sweep, which also
+// covers what a sweep stopped at its cutoff did not reach.
+func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (*Summary, error) {
+	run := remediate.Run{Clock: h.clock}
+	if deadline, ok := ctx.Deadline(); ok {
+		run.Cutoff = Cutoff(h.clock.Now(), deadline)
+	}
+	summary := newSummary()
+	run.Record = func(o remediate.Outcome) {
+		h.logOutcome(ctx, o)
+		if err := h.writeMetrics(o); err != nil {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "metrics not written", slog.String("error", err.Error()))
+		}
+		summary.add(o)
+	}
+
 	calls, err := cloudtrail.Decode(event)
-	malformed := 0
 	if err != nil {
-		malformed = 1
+		summary.Malformed = true
+		summary.Errors++
 		h.log.LogAttrs(ctx, slog.LevelError, "malformed event dropped",
 			slog.String("error", err.Error()),
 			slog.Int("bytes", len(event)),
 			slog.Int("callsDecoded", len(calls)),
 			slog.String("excerpt", excerpt(event, 512)))
+		if err := h.writeMalformed(); err != nil {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "metrics not written", slog.String("error", err.Error()))
+		}
 	}
 
-	outcomes := []remediate.Outcome{} // the response is [] rather than null
 	var errs []error
 	for _, call := range calls {
 		for _, w := range call.Warnings {
 			h.log.LogAttrs(ctx, slog.LevelWarn, "event warning",
 				slog.String("eventId", call.EventID), slog.String("eventName", call.EventName), slog.String("warning", w))
 		}
-		out, err := h.remediator.HandleCall(ctx, call)
-		outcomes = append(outcomes, out...)
+		res, err := h.remediator.HandleCall(ctx, call, run)
+		summary.Stopped = summary.Stopped || res.Stopped
+		summary.Unlisted = summary.Unlisted || res.Unlisted
+		if res.Stopped {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "stopped before the deadline",
+				slog.String("eventId", call.EventID),
+				slog.Bool("sweep", call.Sweep),
+				slog.Bool("pagesLeftUnlisted", res.Unlisted),
+				slog.Int("outcomesSoFar", summary.Outcomes),
+				slog.String("rest", restAfterStop(call.Sweep)))
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, o := range outcomes {
-		h.logOutcome(ctx, o)
-	}
-	if err := h.writeMetrics(outcomes, malformed); err != nil {
-		h.log.LogAttrs(ctx, slog.LevelWarn, "metrics not written", slog.String("error", err.Error()))
-	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "invocation summary", summary.attrs()...)
 	if len(errs) > 0 {
-		return outcomes, &RemediationError{Err: errors.Join(errs...)}
+		return summary, &RemediationError{Err: errors.Join(errs...)}
 	}
-	return outcomes, nil
+	return summary, nil
+}
+
+// restAfterStop says who handles what a stopped call did not reach.
+func restAfterStop(sweep bool) string {
+	if sweep {
+		return "the next sweep: it finds the endpoints rewritten now compliant and goes on with the others"
+	}
+	return "Lambda's retry of this event"
 }
 
 // logOutcome writes one line per outcome: hashes at INFO (ERROR when it

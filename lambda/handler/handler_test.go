@@ -8,11 +8,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/vpce-guard/vpce-guard/internal/fakeclock"
 	"github.com/vpce-guard/vpce-guard/internal/fakeec2"
 	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
@@ -54,14 +59,22 @@ const scheduledEvent = `{"version":"0","id":"sched-1","detail-type":"Scheduled E
 	"account":"111122223333","time":"2026-01-02T03:00:00Z","region":"eu-west-1","resources":["arn:aws:events:eu-west-1:111122223333:rule/sweep"],"detail":{}}`
 
 type fixture struct {
-	ec2     *fakeec2.EC2
-	handle  func(ctx context.Context, event json.RawMessage) ([]remediate.Outcome, error)
-	invoke  func(payload []byte) ([]remediate.Outcome, error)
+	ec2 *fakeec2.EC2
+	h   *handler.Handler
+	// invoke makes the real JSON round trip: the payload is decoded and the
+	// response encoded by aws-lambda-go exactly as in Lambda. The outcomes
+	// are those this invocation logged.
+	invoke  func(payload []byte) ([]remediate.Outcome, handler.Summary, error)
 	logs    *bytes.Buffer
 	metrics *bytes.Buffer
 }
 
 func newFixture(t testing.TB, ec2 *fakeec2.EC2, configure func(*config.Config)) *fixture {
+	t.Helper()
+	return newFixtureWithClock(t, ec2, configure, nil)
+}
+
+func newFixtureWithClock(t testing.TB, ec2 *fakeec2.EC2, configure func(*config.Config), clock remediate.Clock) *fixture {
 	t.Helper()
 	cfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
@@ -73,23 +86,43 @@ func newFixture(t testing.TB, ec2 *fakeec2.EC2, configure func(*config.Config)) 
 	}
 	f := &fixture{ec2: ec2, logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := handler.New(remediate.New(ec2, region, cfg), log, f.metrics)
-	f.handle = h.Handle
-	// The real JSON round trip: the payload is decoded and the result encoded
-	// by aws-lambda-go exactly as in Lambda.
-	lh := lambda.NewHandler(h.Handle)
-	f.invoke = func(payload []byte) ([]remediate.Outcome, error) {
+	f.h = handler.NewWithClock(remediate.New(ec2, region, cfg), log, f.metrics, clock)
+	lh := lambda.NewHandler(f.h.Handle)
+	f.invoke = func(payload []byte) ([]remediate.Outcome, handler.Summary, error) {
+		logged := f.logs.Len()
 		response, err := lh.Invoke(context.Background(), payload)
-		if err != nil {
-			return nil, err
+		outcomes := outcomeLines(t, f.logs.Bytes()[logged:])
+		var summary handler.Summary
+		if err == nil {
+			if err := json.Unmarshal(response, &summary); err != nil {
+				t.Fatalf("response %s: %v", response, err)
+			}
 		}
-		var outcomes []remediate.Outcome
-		if err := json.Unmarshal(response, &outcomes); err != nil {
-			t.Fatalf("response %s: %v", response, err)
-		}
-		return outcomes, nil
+		return outcomes, summary, err
 	}
 	return f
+}
+
+// outcomeLines decodes the outcome lines of a log.
+func outcomeLines(t testing.TB, log []byte) []remediate.Outcome {
+	t.Helper()
+	var outcomes []remediate.Outcome
+	for _, line := range bytes.Split(log, []byte("\n")) {
+		var o struct {
+			Msg string `json:"msg"`
+			remediate.Outcome
+		}
+		if len(line) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(line, &o); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if o.Msg == "outcome" {
+			outcomes = append(outcomes, o.Outcome)
+		}
+	}
+	return outcomes
 }
 
 // lines decodes JSON Lines.
@@ -122,7 +155,7 @@ func withMessage(records []map[string]any, msg string) []map[string]any {
 func TestCreateEventRoundTrip(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fakeec2.New(fakeec2.Endpoint(endpointID, logs, account, fakeec2.DefaultPolicy)), nil)
-	outcomes, err := f.invoke(createEvent(endpointID))
+	outcomes, summary, err := f.invoke(createEvent(endpointID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +163,9 @@ func TestCreateEventRoundTrip(t *testing.T) {
 		outcomes[0].EventID != "ct-1" || outcomes[0].EventName != "CreateVpcEndpoint" || outcomes[0].Caller != "arn:aws:iam::111122223333:user/alice" {
 		t.Fatalf("outcomes %+v", outcomes)
 	}
-	if outcomes[0].PolicyBeforeText != "" {
-		t.Error("the policy texts leaked into the response")
+	if summary.Outcomes != 1 || summary.Verdicts[remediate.NonCompliant] != 1 || summary.Actions[remediate.Rewritten] != 1 ||
+		summary.Errors != 0 || len(summary.Failed) != 0 || summary.Stopped {
+		t.Errorf("summary %+v, want one noncompliant endpoint rewritten", summary)
 	}
 
 	records := lines(t, f.logs)
@@ -163,11 +197,11 @@ func TestCreateEventRoundTrip(t *testing.T) {
 func TestOwnModifyEventRoundTrip(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fakeec2.New(fakeec2.Endpoint(endpointID, logs, account, fakeec2.DefaultPolicy)), nil)
-	if _, err := f.invoke(createEvent(endpointID)); err != nil {
+	if _, _, err := f.invoke(createEvent(endpointID)); err != nil {
 		t.Fatal(err)
 	}
 	describes := f.ec2.DescribeCalls()
-	outcomes, err := f.invoke(ownModifyEvent(endpointID))
+	outcomes, _, err := f.invoke(ownModifyEvent(endpointID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,21 +229,35 @@ func TestScheduledEventSweeps(t *testing.T) {
 		fakeec2.Endpoint("vpce-00000003", logs, account, fakeec2.DefaultPolicy, "vpce-guard:exempt", "true"),
 		fakeec2.Endpoint("vpce-00000004", "com.amazonaws.eu-west-1.events", account, fakeec2.DefaultPolicy),
 	), nil)
-	outcomes, err := f.invoke([]byte(scheduledEvent))
+	outcomes, summary, err := f.invoke([]byte(scheduledEvent))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	got := map[string]string{}
 	for _, o := range outcomes {
-		got = append(got, string(o.Verdict)+"/"+string(o.Action))
+		got[o.EndpointID] = string(o.Verdict) + "/" + string(o.Action)
 	}
-	want := "compliant/none noncompliant/rewritten exempt/none noncompliant/rewritten"
-	if strings.Join(got, " ") != want {
-		t.Errorf("got %v, want %s", got, want)
+	want := map[string]string{"vpce-00000001": "compliant/none", "vpce-00000002": "noncompliant/rewritten",
+		"vpce-00000003": "exempt/none", "vpce-00000004": "noncompliant/rewritten"}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
-	emf := lines(t, f.metrics)
-	if len(emf) != 2 || emf[0]["Service"] != "events" || emf[1]["Service"] != "logs" || emf[1]["Exempt"] != 1.0 || emf[1]["EndpointsChecked"] != 2.0 {
-		t.Errorf("metrics %v", emf)
+	if summary.Outcomes != 4 || summary.Actions[remediate.Rewritten] != 2 || summary.Verdicts[remediate.Exempt] != 1 {
+		t.Errorf("summary %+v", summary)
+	}
+	// One record per endpoint, as each is done.
+	sums := map[string]map[string]float64{}
+	for _, record := range lines(t, f.metrics) {
+		service := record["Service"].(string)
+		if sums[service] == nil {
+			sums[service] = map[string]float64{}
+		}
+		for _, m := range []string{"EndpointsChecked", "Exempt", "Rewritten"} {
+			sums[service][m] += record[m].(float64)
+		}
+	}
+	if n := len(lines(t, f.metrics)); n != 4 || sums["events"]["Rewritten"] != 1 || sums["logs"]["Exempt"] != 1 || sums["logs"]["EndpointsChecked"] != 2 {
+		t.Errorf("%d metric records, sums %v", n, sums)
 	}
 }
 
@@ -224,9 +272,12 @@ func TestMalformedEventIsDropped(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, fakeec2.New(), nil)
-			outcomes, err := f.invoke([]byte(payload))
+			outcomes, summary, err := f.invoke([]byte(payload))
 			if err != nil {
 				t.Fatalf("error %v: a malformed event must not be retried", err)
+			}
+			if !summary.Malformed || summary.Errors != 1 {
+				t.Errorf("summary %+v, want malformed, one error", summary)
 			}
 			if len(outcomes) != 0 || f.ec2.DescribeCalls() != 0 {
 				t.Errorf("outcomes %+v after %d describes, want none", outcomes, f.ec2.DescribeCalls())
@@ -248,9 +299,9 @@ func TestMalformedEventIsDropped(t *testing.T) {
 func TestTruncatedInputIsDropped(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fakeec2.New(), nil)
-	outcomes, err := f.handle(context.Background(), json.RawMessage(`{"Records":[{"eventID":"ct-9","eventName":"CreateVpcEndpoint"`))
-	if err != nil || len(outcomes) != 0 {
-		t.Fatalf("outcomes %+v, error %v; want none and no error", outcomes, err)
+	summary, err := f.h.Handle(context.Background(), json.RawMessage(`{"Records":[{"eventID":"ct-9","eventName":"CreateVpcEndpoint"`))
+	if err != nil || summary.Outcomes != 0 || !summary.Malformed {
+		t.Fatalf("summary %+v, error %v; want no outcome, malformed, and no error", summary, err)
 	}
 	records := withMessage(lines(t, f.logs), "malformed event dropped")
 	if len(records) != 1 || !strings.Contains(records[0]["error"].(string), "unexpected EOF") {
@@ -263,7 +314,7 @@ func TestOtherEventIsSkippedWithoutAWSCalls(t *testing.T) {
 	f := newFixture(t, fakeec2.New(), nil)
 	payload := `{"detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","account":"111122223333","region":"eu-west-1",
 		"detail":{"eventID":"ct-3","eventName":"DeleteVpcEndpoints","eventSource":"ec2.amazonaws.com","awsRegion":"eu-west-1"}}`
-	outcomes, err := f.invoke([]byte(payload))
+	outcomes, _, err := f.invoke([]byte(payload))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +331,7 @@ func TestFailedWriteFailsTheInvocation(t *testing.T) {
 	ec2 := fakeec2.New(fakeec2.Endpoint(endpointID, logs, account, fakeec2.DefaultPolicy))
 	ec2.FailModify(endpointID, fakeec2.APIError("UnauthorizedOperation", "You are not authorized to perform this operation."))
 	f := newFixture(t, ec2, nil)
-	_, err := f.invoke(createEvent(endpointID))
+	_, _, err := f.invoke(createEvent(endpointID))
 	var failed *handler.RemediationError
 	if !errors.As(err, &failed) || !errors.Is(err, remediate.ErrMissingPermission) {
 		t.Fatalf("error %v (%T), want a RemediationError for a missing permission", err, err)
@@ -306,7 +357,130 @@ func TestInfoLevelLeavesThePoliciesOut(t *testing.T) {
 	if _, err := h.Handle(context.Background(), createEvent(endpointID)); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out.String(), "policyBeforeText") || strings.Count(out.String(), "\n") != 1 {
-		t.Errorf("INFO log %s, want one line without the policies", out.String())
+	if strings.Contains(out.String(), "policyBeforeText") || strings.Count(out.String(), "\n") != 2 {
+		t.Errorf("INFO log %s, want the outcome and the summary, without the policies", out.String())
+	}
+}
+
+// The margin is a tenth of the invocation's time, and at least a second.
+func TestCutoffKeepsAMargin(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct{ timeout, margin time.Duration }{
+		{15 * time.Minute, 90 * time.Second},
+		{60 * time.Second, 6 * time.Second},
+		{3 * time.Second, time.Second},
+		{500 * time.Millisecond, time.Second}, // already past: nothing starts
+	} {
+		if got := handler.Cutoff(start, start.Add(tc.timeout)); !got.Equal(start.Add(tc.timeout - tc.margin)) {
+			t.Errorf("timeout %v: cutoff after %v, want %v", tc.timeout, got.Sub(start), tc.timeout-tc.margin)
+		}
+	}
+}
+
+// Near its deadline the function stops starting work: the endpoint whose
+// write would start too late is not written, the next is not checked, each
+// has its outcome logged and counted, and the invocation fails so that
+// Lambda retries the event.
+func TestEventStopsBeforeTheDeadline(t *testing.T) {
+	t.Parallel()
+	ids := []string{"vpce-00000001", "vpce-00000002", "vpce-00000003"}
+	ec2 := fakeec2.New(
+		fakeec2.Endpoint(ids[0], logs, account, fakeec2.DefaultPolicy),
+		fakeec2.Endpoint(ids[1], logs, account, fakeec2.DefaultPolicy),
+		fakeec2.Endpoint(ids[2], logs, account, fakeec2.DefaultPolicy))
+	clock := fakeclock.At(time.Now())
+	// A one-hour invocation keeps six minutes; each Describe takes 40.
+	ec2.BeforeCall(func(action, _ string) {
+		if action == "DescribeVpcEndpoints" {
+			clock.Advance(40 * time.Minute)
+		}
+	})
+	f := newFixtureWithClock(t, ec2, nil, clock)
+	ctx, cancel := context.WithDeadline(context.Background(), clock.Now().Add(time.Hour))
+	defer cancel()
+	payload := fmt.Appendf(nil, `{"detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","account":"111122223333","region":"eu-west-1",
+		"detail":{"eventID":"ct-5","eventName":"ModifyVpcEndpoint","eventSource":"ec2.amazonaws.com","awsRegion":"eu-west-1",
+		"requestParameters":{"ModifyVpcEndpointRequest":{"VpcEndpointId":%q}}}}`, ids[0])
+	// A log file names many endpoints; a record, one. Three records here.
+	records := fmt.Sprintf(`{"Records":[%s,%s,%s]}`, record(payload, ids[0]), record(payload, ids[1]), record(payload, ids[2]))
+
+	_, err := f.h.Handle(ctx, json.RawMessage(records))
+	var failed *handler.RemediationError
+	if !errors.As(err, &failed) || !errors.Is(err, remediate.ErrDeadlineNear) {
+		t.Fatalf("error %v, want a RemediationError for the deadline", err)
+	}
+	outcomes := outcomeLines(t, f.logs.Bytes())
+	want := []string{"", "not rewritten: the invocation's deadline was near", "not checked: the invocation's deadline was near"}
+	if len(outcomes) != 3 {
+		t.Fatalf("%d outcomes logged, want 3", len(outcomes))
+	}
+	for i, o := range outcomes {
+		if o.EndpointID != ids[i] || o.Error != want[i] {
+			t.Errorf("outcome %d: %s error %q, want %s error %q", i+1, o.EndpointID, o.Error, ids[i], want[i])
+		}
+	}
+	errorsCounted := 0.0
+	for _, r := range lines(t, f.metrics) {
+		errorsCounted += r["Errors"].(float64)
+	}
+	stops := withMessage(lines(t, f.logs), "stopped before the deadline")
+	if errorsCounted != 2 || len(stops) != 2 {
+		t.Errorf("%v errors counted and %d stop lines, want 2 and 2 (one per stopped record)", errorsCounted, len(stops))
+	}
+	if ec2.ModifyCalls() != 1 || ec2.Describes(ids[2]) != 0 {
+		t.Errorf("%d writes, %d Describe of the last; want 1 and 0", ec2.ModifyCalls(), ec2.Describes(ids[2]))
+	}
+}
+
+// record is the CloudTrail record of an EventBridge event, for endpoint id.
+func record(event []byte, id string) string {
+	var e struct {
+		Detail map[string]any `json:"detail"`
+	}
+	if err := json.Unmarshal(event, &e); err != nil {
+		panic(err)
+	}
+	e.Detail["requestParameters"] = map[string]any{"ModifyVpcEndpointRequest": map[string]any{"VpcEndpointId": id}}
+	e.Detail["eventID"] = "ct-" + id
+	b, _ := json.Marshal(e.Detail)
+	return string(b)
+}
+
+// A sweep in which endpoints fail succeeds: each failure is an outcome, a
+// count and an entry in the response, which lists at most twenty.
+func TestSweepSucceedsWithFailedEndpoints(t *testing.T) {
+	t.Parallel()
+	var endpoints []string
+	var all []types.VpcEndpoint
+	for i := range 25 {
+		id := fmt.Sprintf("vpce-%08d", i)
+		endpoints = append(endpoints, id)
+		all = append(all, fakeec2.Endpoint(id, logs, account, fakeec2.DefaultPolicy))
+	}
+	ec2 := fakeec2.New(all...)
+	for _, id := range endpoints {
+		ec2.FailModify(id, fakeec2.APIError("UnauthorizedOperation", strings.Repeat("denied by a service control policy; ", 40)))
+	}
+	f := newFixture(t, ec2, func(c *config.Config) { c.MaxWritesPerSecond = 0 })
+	outcomes, summary, err := f.invoke([]byte(scheduledEvent))
+	if err != nil {
+		t.Fatalf("error %v: a sweep fails only when it cannot list", err)
+	}
+	if len(outcomes) != 25 || summary.Errors != 25 || len(summary.Failed) != handler.MaxFailuresListed || summary.FailedNotListed != 5 {
+		t.Fatalf("%d outcomes, summary %d errors, %d listed and %d not; want 25, 25, 20, 5",
+			len(outcomes), summary.Errors, len(summary.Failed), summary.FailedNotListed)
+	}
+	for _, failure := range summary.Failed {
+		if len(failure.Error) > 512 || !strings.HasSuffix(failure.Error, "…") || !slices.Contains(endpoints, failure.EndpointID) {
+			t.Errorf("failure %s: %d bytes, %q", failure.EndpointID, len(failure.Error), failure.Error[:40])
+		}
+	}
+	errorsCounted := 0.0
+	for _, r := range lines(t, f.metrics) {
+		errorsCounted += r["Errors"].(float64)
+	}
+	if errorsCounted != 25 {
+		t.Errorf("%v errors counted, want 25", errorsCounted)
 	}
 }

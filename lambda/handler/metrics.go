@@ -1,9 +1,6 @@
 package handler
 
 import (
-	"errors"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/vpce-guard/vpce-guard/lambda/metrics"
@@ -26,55 +23,44 @@ const (
 	serviceOther = "other" // a service name that is not com.amazonaws.REGION.NAME
 )
 
-type counts struct{ checked, nonCompliant, rewritten, exempt, errors int }
+// writeMetrics writes one endpoint's EMF record, as soon as it is done: all
+// five metrics, zeros included, so that alarms see data points rather than
+// gaps, and a sweep stopped by Lambda has reported everything it did.
+func (h *Handler) writeMetrics(o remediate.Outcome) error {
+	checked := o.Verdict == remediate.Compliant || o.Verdict == remediate.NonCompliant
+	return h.write(serviceDimension(o.ServiceName), counts{
+		checked:      checked,
+		nonCompliant: o.Verdict == remediate.NonCompliant,
+		rewritten:    o.Action == remediate.Rewritten,
+		exempt:       o.Verdict == remediate.Exempt,
+		failed:       o.Error != "",
+	})
+}
 
-// writeMetrics writes one EMF record per service seen, with all five metrics,
-// zeros included, so that alarms see data points rather than gaps.
-func (h *Handler) writeMetrics(outcomes []remediate.Outcome, malformed int) error {
-	byService := map[string]*counts{}
-	get := func(service string) *counts {
-		c, ok := byService[service]
-		if !ok {
-			c = &counts{}
-			byService[service] = c
-		}
-		return c
+// writeMalformed counts a malformed event as an error of no service.
+func (h *Handler) writeMalformed() error {
+	return h.write(serviceNone, counts{failed: true})
+}
+
+type counts struct{ checked, nonCompliant, rewritten, exempt, failed bool }
+
+func (h *Handler) write(service string, c counts) error {
+	return h.metrics.Write(
+		[]metrics.Dimension{{Name: DimensionService, Value: service}},
+		[]metrics.Value{
+			{Name: MetricEndpointsChecked, Value: one(c.checked), Unit: metrics.UnitCount},
+			{Name: MetricNonCompliant, Value: one(c.nonCompliant), Unit: metrics.UnitCount},
+			{Name: MetricRewritten, Value: one(c.rewritten), Unit: metrics.UnitCount},
+			{Name: MetricExempt, Value: one(c.exempt), Unit: metrics.UnitCount},
+			{Name: MetricErrors, Value: one(c.failed), Unit: metrics.UnitCount},
+		})
+}
+
+func one(b bool) float64 {
+	if b {
+		return 1
 	}
-	if malformed > 0 {
-		get(serviceNone).errors += malformed
-	}
-	for _, o := range outcomes {
-		c := get(serviceDimension(o.ServiceName))
-		if o.Verdict == remediate.Compliant || o.Verdict == remediate.NonCompliant {
-			c.checked++
-		}
-		if o.Verdict == remediate.NonCompliant {
-			c.nonCompliant++
-		}
-		if o.Action == remediate.Rewritten {
-			c.rewritten++
-		}
-		if o.Verdict == remediate.Exempt {
-			c.exempt++
-		}
-		if o.Error != "" {
-			c.errors++
-		}
-	}
-	var errs []error
-	for _, service := range slices.Sorted(maps.Keys(byService)) {
-		c := byService[service]
-		errs = append(errs, h.metrics.Write(
-			[]metrics.Dimension{{Name: DimensionService, Value: service}},
-			[]metrics.Value{
-				{Name: MetricEndpointsChecked, Value: float64(c.checked), Unit: metrics.UnitCount},
-				{Name: MetricNonCompliant, Value: float64(c.nonCompliant), Unit: metrics.UnitCount},
-				{Name: MetricRewritten, Value: float64(c.rewritten), Unit: metrics.UnitCount},
-				{Name: MetricExempt, Value: float64(c.exempt), Unit: metrics.UnitCount},
-				{Name: MetricErrors, Value: float64(c.errors), Unit: metrics.UnitCount},
-			}))
-	}
-	return errors.Join(errs...)
+	return 0
 }
 
 // serviceDimension shortens com.amazonaws.eu-west-1.logs to logs: the function

@@ -17,15 +17,16 @@ func ExampleRemediator_HandleCall() {
 	cfg, _ := config.FromEnv(func(string) string { return "" })
 	r := remediate.New(ec2, "eu-west-1", cfg)
 
+	// Each outcome is recorded as soon as its endpoint is done.
+	run := remediate.Run{Record: func(o remediate.Outcome) {
+		fmt.Println(o.EndpointID, o.Verdict, o.Action, o.Reasons)
+	}}
 	call := cloudtrail.Call{EventName: "CreateVpcEndpoint", Region: "eu-west-1", EndpointIDs: []string{"vpce-0123456789abcdef0"}}
 	for range 2 {
-		outcomes, err := r.HandleCall(context.Background(), call)
-		if err != nil {
+		if _, err := r.HandleCall(context.Background(), call, run); err != nil {
 			fmt.Println(err)
 			return
 		}
-		o := outcomes[0]
-		fmt.Println(o.EndpointID, o.Verdict, o.Action, o.Reasons)
 	}
 	// Output:
 	// vpce-0123456789abcdef0 noncompliant rewritten [statement 1 allows * on *, an action outside the template, which allows logs:* on arn:aws:logs:eu-west-1:111122223333:log-group:*]

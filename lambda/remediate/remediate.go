@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -31,6 +32,7 @@ type Remediator struct {
 	region    string
 	cfg       config.Config
 	templates *templates
+	writes    *pacer
 }
 
 // New returns a Remediator for the endpoints client reaches in region. region
@@ -41,14 +43,28 @@ func New(client EC2, region string, cfg config.Config) *Remediator {
 		region:    region,
 		cfg:       cfg,
 		templates: &templates{patterns: cfg.LogGroupPatterns},
+		writes:    &pacer{interval: writeInterval(cfg.MaxWritesPerSecond)},
 	}
 }
 
+// writeInterval is the time between two writes at perSecond; zero (no
+// pacing) for a rate of zero or less.
+func writeInterval(perSecond float64) time.Duration {
+	if perSecond <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / perSecond)
+}
+
 // HandleCall checks every endpoint call names, or every endpoint of the region
-// for a sweep. A call with a SkipReason gives one Skipped outcome and makes no
-// AWS call. The error joins the errors of the endpoints that failed; the
-// outcomes of all the others are complete.
-func (r *Remediator) HandleCall(ctx context.Context, call cloudtrail.Call) ([]Outcome, error) {
+// for a sweep, and gives each outcome to run.Record as soon as it is known. A
+// call with a SkipReason gives one Skipped outcome and makes no AWS call.
+//
+// For the endpoints an event names, the error joins the errors of those that
+// failed, ErrDeadlineNear among them when the cutoff left some unchecked; the
+// outcomes of all the others are complete. A sweep fails only when it cannot
+// list the endpoints (see Sweep).
+func (r *Remediator) HandleCall(ctx context.Context, call cloudtrail.Call, run Run) (Result, error) {
 	origin := r.origin(call)
 	skip := func(reason string) Outcome {
 		o := origin.outcome()
@@ -58,33 +74,51 @@ func (r *Remediator) HandleCall(ctx context.Context, call cloudtrail.Call) ([]Ou
 	}
 	switch {
 	case call.SkipReason != "":
-		return []Outcome{skip(call.SkipReason)}, nil
+		run.record(skip(call.SkipReason))
+		return Result{}, nil
 	case call.Sweep:
 		origin.EventName = cmp.Or(origin.EventName, SweepEventName)
-		return r.Sweep(ctx, origin)
+		return r.Sweep(ctx, origin, run)
 	case len(call.EndpointIDs) == 0:
-		return []Outcome{skip("no endpoint ID in the call")}, nil
+		run.record(skip("no endpoint ID in the call"))
+		return Result{}, nil
 	}
 
 	// The client reaches another region, where these IDs do not exist: say so
 	// rather than report them as not found.
 	foreign := call.Region != "" && r.region != "" && call.Region != r.region
-	outcomes := make([]Outcome, 0, len(call.EndpointIDs))
+	var res Result
 	var errs []error
 	for _, id := range call.EndpointIDs {
-		if foreign {
-			o := skip(fmt.Sprintf("the event is from %s and this function guards %s", call.Region, r.region))
+		var o Outcome
+		var err error
+		switch {
+		case foreign:
+			o = skip(fmt.Sprintf("the event is from %s and this function guards %s", call.Region, r.region))
 			o.EndpointID = id
-			outcomes = append(outcomes, o)
-			continue
+		case run.late():
+			o, err = r.notChecked(origin, id, call.Account), ErrDeadlineNear
+		default:
+			o, err = r.checkByID(ctx, id, call.Account, origin, run)
 		}
-		o, err := r.checkByID(ctx, id, call.Account, origin)
-		outcomes = append(outcomes, o)
+		run.record(o)
+		if errors.Is(err, ErrDeadlineNear) {
+			res.Stopped = true
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return outcomes, errors.Join(errs...)
+	return res, errors.Join(errs...)
+}
+
+// notChecked is the outcome of an endpoint the cutoff left unchecked.
+func (r *Remediator) notChecked(origin Origin, id, account string) Outcome {
+	o := origin.outcome()
+	o.EndpointID, o.Account, o.Region = id, account, r.region
+	o.Reasons = []string{"the invocation stopped before this endpoint, to end before its deadline"}
+	o.Error = errNotChecked
+	return o
 }
 
 // origin labels the outcomes of a call with who made it.
@@ -102,7 +136,7 @@ func (r *Remediator) origin(call cloudtrail.Call) Origin {
 // checkByID describes one endpoint, the one AWS read per endpoint per event,
 // and checks it. account is the event's, for an endpoint that does not name
 // its owner.
-func (r *Remediator) checkByID(ctx context.Context, id, account string, origin Origin) (Outcome, error) {
+func (r *Remediator) checkByID(ctx context.Context, id, account string, origin Origin, run Run) (Outcome, error) {
 	out, err := r.ec2.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{id}})
 	if err != nil && !isNotFound(err) {
 		err = awsError("describe vpc endpoint "+id, "ec2:DescribeVpcEndpoints", err)
@@ -118,7 +152,7 @@ func (r *Remediator) checkByID(ctx context.Context, id, account string, origin O
 				if e.OwnerId == nil {
 					e.OwnerId = aws.String(account)
 				}
-				return r.check(ctx, e, origin)
+				return r.check(ctx, e, origin, run)
 			}
 		}
 	}
@@ -130,8 +164,35 @@ func (r *Remediator) checkByID(ctx context.Context, id, account string, origin O
 }
 
 // check decides about an endpoint whose state was just described, and writes
-// the template if it must. It makes at most one AWS call, the write.
-func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Origin) (Outcome, error) {
+// the template if it must, when its turn comes (MaxWritesPerSecond) and unless
+// the run's cutoff comes first. It makes at most one AWS call, the write.
+func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Origin, run Run) (Outcome, error) {
+	d := r.decide(e, origin)
+	if d.tpl == nil {
+		return d.outcome, d.err
+	}
+	if !r.writes.wait(ctx, run) {
+		return d.notWritten()
+	}
+	return r.write(ctx, d)
+}
+
+// decision is what an endpoint needs: tpl is set when the template must be
+// written.
+type decision struct {
+	outcome Outcome
+	tpl     *template
+	err     error
+}
+
+// notWritten is the outcome of a write the cutoff kept from starting.
+func (d decision) notWritten() (Outcome, error) {
+	d.outcome.Error = errNotRewritten
+	return d.outcome, fmt.Errorf("vpc endpoint %s: %w", d.outcome.EndpointID, ErrDeadlineNear)
+}
+
+// decide checks an endpoint's policy; it makes no AWS call.
+func (r *Remediator) decide(e types.VpcEndpoint, origin Origin) decision {
 	o := origin.outcome()
 	o.EndpointID = aws.ToString(e.VpcEndpointId)
 	o.ServiceName = aws.ToString(e.ServiceName)
@@ -151,24 +212,24 @@ func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Orig
 
 	if gone(e.State) {
 		o.Reasons = []string{fmt.Sprintf("the endpoint is %s", strings.ToLower(string(e.State)))}
-		return o, nil
+		return decision{outcome: o}
 	}
 	name, region, ok := policytemplates.TemplateFor(o.ServiceName, r.cfg.Templates)
 	if !ok {
 		o.Reasons = []string{fmt.Sprintf("no template guards %s", quoteOrNone(o.ServiceName))}
-		return o, nil
+		return decision{outcome: o}
 	}
 	o.Region = region
 	if tag, ok := r.exemptTag(e.Tags); ok {
 		o.Verdict = Exempt
 		o.Reasons = []string{fmt.Sprintf("tagged %s", tag)}
-		return o, nil
+		return decision{outcome: o}
 	}
 	tpl, err := r.templates.get(name, region, o.Account)
 	if err != nil {
 		o.Reasons = []string{"could not render the template"}
 		o.Error = err.Error()
-		return o, fmt.Errorf("vpc endpoint %s: %w", o.EndpointID, err)
+		return decision{outcome: o, err: fmt.Errorf("vpc endpoint %s: %w", o.EndpointID, err)}
 	}
 
 	switch {
@@ -183,7 +244,7 @@ func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Orig
 		o.Notes = v.Notes
 		if v.Compliant {
 			o.Verdict = Compliant
-			return o, nil
+			return decision{outcome: o}
 		}
 		o.Verdict = NonCompliant
 		o.Reasons = v.Reasons
@@ -192,11 +253,17 @@ func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Orig
 	if r.cfg.DryRun {
 		o.Action = WouldRewrite
 		o.PolicyAfter, o.PolicyAfterText = tpl.hash, tpl.text
-		return o, nil
+		return decision{outcome: o}
 	}
-	_, err = r.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{
-		VpcEndpointId:  e.VpcEndpointId,
-		PolicyDocument: aws.String(tpl.text),
+	return decision{outcome: o, tpl: tpl}
+}
+
+// write puts the template on the endpoint: the one AWS call of a decision.
+func (r *Remediator) write(ctx context.Context, d decision) (Outcome, error) {
+	o := d.outcome
+	_, err := r.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{
+		VpcEndpointId:  aws.String(o.EndpointID),
+		PolicyDocument: aws.String(d.tpl.text),
 	})
 	if isNotFound(err) {
 		// Deleted between the Describe and the write: nothing is left to
@@ -211,7 +278,7 @@ func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Orig
 		return o, err
 	}
 	o.Action = Rewritten
-	o.PolicyAfter, o.PolicyAfterText = tpl.hash, tpl.text
+	o.PolicyAfter, o.PolicyAfterText = d.tpl.hash, d.tpl.text
 	return o, nil
 }
 

@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/vpce-guard/vpce-guard/internal/fakeclock"
 	"github.com/vpce-guard/vpce-guard/internal/fakeec2"
 	"github.com/vpce-guard/vpce-guard/lambda/cloudtrail"
 	"github.com/vpce-guard/vpce-guard/lambda/config"
@@ -119,7 +121,7 @@ func TestHandleCall(t *testing.T) {
 			if tt.call != nil {
 				call = tt.call(call)
 			}
-			outcomes, err := remediate.New(ec2, region, cfg).HandleCall(context.Background(), call)
+			outcomes, err := handle(remediate.New(ec2, region, cfg), context.Background(), call)
 			if err != nil {
 				t.Fatalf("HandleCall: %v", err)
 			}
@@ -150,7 +152,7 @@ func TestHandleCall(t *testing.T) {
 					t.Errorf("policyAfter %s (text %q) does not describe the written policy %q", o.PolicyAfter, o.PolicyAfterText, ec2.Policy(endpointID))
 				}
 				// Whatever was written must pass the same check: nothing flaps.
-				again, err := remediate.New(ec2, region, cfg).HandleCall(context.Background(), call)
+				again, err := handle(remediate.New(ec2, region, cfg), context.Background(), call)
 				if err != nil || again[0].Verdict != remediate.Compliant {
 					t.Errorf("after the rewrite: %+v, %v; want compliant", again, err)
 				}
@@ -190,7 +192,7 @@ func TestOwnModifyEventEndsCompliant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := r.HandleCall(ctx, create[0])
+	first, err := handle(r, ctx, create[0])
 	if err != nil || first[0].Action != remediate.Rewritten || first[0].OwnCall {
 		t.Fatalf("the create event: %+v, %v; want rewritten, not our own call", first, err)
 	}
@@ -204,7 +206,7 @@ func TestOwnModifyEventEndsCompliant(t *testing.T) {
 		t.Fatal(err)
 	}
 	describes, modifies := ec2.DescribeCalls(), ec2.ModifyCalls()
-	second, err := r.HandleCall(ctx, own[0])
+	second, err := handle(r, ctx, own[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +225,7 @@ func TestUnauthorizedOperationNamesThePermission(t *testing.T) {
 	t.Parallel()
 	ec2 := fakeec2.New(fakeec2.Endpoint(endpointID, logs, account, fullAccess))
 	ec2.FailModify(endpointID, fakeec2.APIError("UnauthorizedOperation", "You are not authorized to perform this operation."))
-	outcomes, err := remediate.New(ec2, region, defaults(t)).HandleCall(context.Background(), modifyCall(endpointID))
+	outcomes, err := handle(remediate.New(ec2, region, defaults(t)), context.Background(), modifyCall(endpointID))
 	if !errors.Is(err, remediate.ErrMissingPermission) {
 		t.Fatalf("error %v, want ErrMissingPermission", err)
 	}
@@ -250,7 +252,7 @@ func TestPersistentErrorStillHandlesTheOthers(t *testing.T) {
 		fakeec2.Endpoint(ids[1], logs, account, fullAccess),
 		fakeec2.Endpoint(ids[2], logs, account, fullAccess))
 	ec2.FailDescribe(ids[1], fakeec2.APIError("RequestLimitExceeded", "Request limit exceeded."))
-	outcomes, err := remediate.New(ec2, region, defaults(t)).HandleCall(context.Background(), modifyCall(ids...))
+	outcomes, err := handle(remediate.New(ec2, region, defaults(t)), context.Background(), modifyCall(ids...))
 	if err == nil || !strings.Contains(err.Error(), "describe vpc endpoint "+ids[1]+": api error RequestLimitExceeded") {
 		t.Fatalf("error %v, want the failing endpoint's", err)
 	}
@@ -268,6 +270,49 @@ func TestPersistentErrorStillHandlesTheOthers(t *testing.T) {
 	}
 }
 
+// An event's endpoints are handled until the cutoff: the one being written
+// then is not written, the ones after it are not checked, and the error says
+// why, so that Lambda retries the event.
+func TestEventStopsAtTheCutoff(t *testing.T) {
+	t.Parallel()
+	ids := []string{"vpce-00000001", "vpce-00000002", "vpce-00000003"}
+	ec2 := fakeec2.New(
+		fakeec2.Endpoint(ids[0], logs, account, fullAccess),
+		fakeec2.Endpoint(ids[1], logs, account, fullAccess),
+		fakeec2.Endpoint(ids[2], logs, account, fullAccess))
+	clock := fakeclock.New()
+	ec2.BeforeCall(func(action, _ string) {
+		if action == "DescribeVpcEndpoints" {
+			clock.Advance(5 * time.Second) // the second Describe answers past the cutoff
+		}
+	})
+	run := remediate.Run{Clock: clock, Cutoff: clock.Now().Add(8 * time.Second)}
+
+	outcomes, res, err := handleRun(remediate.New(ec2, region, defaults(t)), context.Background(), modifyCall(ids...), run)
+	if !errors.Is(err, remediate.ErrDeadlineNear) || !res.Stopped {
+		t.Fatalf("error %v, result %+v; want ErrDeadlineNear and stopped", err, res)
+	}
+	want := []struct {
+		action remediate.Action
+		error  string
+	}{
+		{remediate.Rewritten, ""},
+		{remediate.None, "not rewritten: the invocation's deadline was near"},
+		{remediate.None, "not checked: the invocation's deadline was near"},
+	}
+	if len(outcomes) != len(want) {
+		t.Fatalf("%d outcomes, want %d", len(outcomes), len(want))
+	}
+	for i, o := range outcomes {
+		if o.EndpointID != ids[i] || o.Action != want[i].action || o.Error != want[i].error {
+			t.Errorf("outcome %d: %s %s error %q, want %s %s error %q", i+1, o.EndpointID, o.Action, o.Error, ids[i], want[i].action, want[i].error)
+		}
+	}
+	if ec2.Describes(ids[2]) != 0 || ec2.ModifyCalls() != 1 {
+		t.Errorf("%d Describe of the third endpoint and %d writes, want 0 and 1", ec2.Describes(ids[2]), ec2.ModifyCalls())
+	}
+}
+
 func TestPolicyHashesIgnoreFormatting(t *testing.T) {
 	t.Parallel()
 	compact := `{"Statement":[{"Effect":"Allow","Principal":"*","Action":["logs:PutLogEvents","logs:CreateLogStream"],"Resource":"arn:aws:logs:eu-west-1:111122223333:log-group:app:*"}]}`
@@ -275,7 +320,7 @@ func TestPolicyHashesIgnoreFormatting(t *testing.T) {
 	ec2 := fakeec2.New(
 		fakeec2.Endpoint("vpce-00000001", logs, account, compact),
 		fakeec2.Endpoint("vpce-00000002", logs, account, spaced))
-	outcomes, err := remediate.New(ec2, region, defaults(t)).HandleCall(context.Background(), modifyCall("vpce-00000001", "vpce-00000002"))
+	outcomes, err := handle(remediate.New(ec2, region, defaults(t)), context.Background(), modifyCall("vpce-00000001", "vpce-00000002"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +337,7 @@ func TestOutcomeJSONFields(t *testing.T) {
 	t.Parallel()
 	ec2 := fakeec2.New(fakeec2.Endpoint(endpointID, logs, account, fullAccess))
 	ec2.FailModify(endpointID, errors.New("boom"))
-	outcomes, _ := remediate.New(ec2, region, defaults(t)).HandleCall(context.Background(), modifyCall(endpointID))
+	outcomes, _ := handle(remediate.New(ec2, region, defaults(t)), context.Background(), modifyCall(endpointID))
 	data, err := json.Marshal(outcomes[0])
 	if err != nil {
 		t.Fatal(err)

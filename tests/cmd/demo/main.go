@@ -70,11 +70,13 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bootstrap, rie := filepath.Join(dir, "bootstrap"), filepath.Join(dir, "aws-lambda-rie")
-	if err := emulator.BuildFunction(bootstrap); err != nil {
+	// make test builds both before its tests run; make demo lets the demo build them.
+	bootstrap, err := emulator.PrebuiltOrBuild(emulator.EnvBootstrap, filepath.Join(dir, "bootstrap"), emulator.BuildFunction)
+	if err != nil {
 		return err
 	}
-	if err := emulator.BuildRIE(rie); err != nil {
+	rie, err := emulator.PrebuiltOrBuild(emulator.EnvRIE, filepath.Join(dir, "aws-lambda-rie"), emulator.BuildRIE)
+	if err != nil {
 		return err
 	}
 	fn, err := emulator.LaunchLambda(ctx, rie, bootstrap, map[string]string{
@@ -116,24 +118,9 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	status, body, err := fn.Invoke(ctx, event)
+	outcomes, err := invoke(ctx, fn, event)
 	if err != nil {
 		return err
-	}
-	if status != http.StatusOK {
-		return fmt.Errorf("the function answered HTTP %d: %s", status, body)
-	}
-	if fe, failed := emulator.ParseFunctionError(body); failed {
-		return fmt.Errorf("the function failed: %s: %s", fe.ErrorType, fe.ErrorMessage)
-	}
-	var outcomes []struct {
-		EndpointID string   `json:"endpointId"`
-		Verdict    string   `json:"verdict"`
-		Action     string   `json:"action"`
-		Reasons    []string `json:"reasons"`
-	}
-	if err := json.Unmarshal(body, &outcomes); err != nil {
-		return fmt.Errorf("the function's answer: %w: %s", err, body)
 	}
 	for _, o := range outcomes {
 		p.detail("%s: verdict %s, action %s", o.EndpointID, o.Verdict, o.Action)
@@ -153,11 +140,8 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	p.step("Replaying the same event: the policy is compliant now, nothing is written")
-	if _, body, err = fn.Invoke(ctx, event); err != nil {
+	if outcomes, err = invoke(ctx, fn, event); err != nil {
 		return err
-	}
-	if err := json.Unmarshal(body, &outcomes); err != nil {
-		return fmt.Errorf("the function's answer: %w: %s", err, body)
 	}
 	for _, o := range outcomes {
 		p.detail("%s: verdict %s, action %s", o.EndpointID, o.Verdict, o.Action)
@@ -165,6 +149,38 @@ func run(ctx context.Context, out io.Writer) error {
 
 	p.step("Stopping the emulated Lambda and moto")
 	return nil
+}
+
+// outcome is the part of an outcome line the demo shows.
+type outcome struct {
+	Message    string   `json:"message"`
+	EndpointID string   `json:"endpointId"`
+	Verdict    string   `json:"verdict"`
+	Action     string   `json:"action"`
+	Reasons    []string `json:"reasons"`
+}
+
+// invoke sends event to the function and returns the outcomes it logged (its
+// response only counts them).
+func invoke(ctx context.Context, fn *emulator.Lambda, event []byte) ([]outcome, error) {
+	status, body, log, err := fn.InvokeLogged(ctx, event)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("the function answered HTTP %d: %s", status, body)
+	}
+	if fe, failed := emulator.ParseFunctionError(body); failed {
+		return nil, fmt.Errorf("the function failed: %s: %s", fe.ErrorType, fe.ErrorMessage)
+	}
+	var outcomes []outcome
+	for line := range strings.SplitSeq(log, "\n") {
+		var o outcome
+		if json.Unmarshal([]byte(line), &o) == nil && o.Message == "outcome" {
+			outcomes = append(outcomes, o)
+		}
+	}
+	return outcomes, nil
 }
 
 // buildScene creates the VPC, the log groups and the endpoint, and returns its ID.
