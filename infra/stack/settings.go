@@ -24,6 +24,7 @@ const (
 	KeyCheckMode        = "checkMode"
 	KeyExemptTag        = "exemptTag"
 	KeySweepConcurrency = "sweepConcurrency"
+	KeyMaxWritesPerSec  = "maxWritesPerSecond"
 	KeySweepSchedule    = "sweepSchedule"
 	KeyLogLevel         = "logLevel"
 	KeyLogRetentionDays = "logRetentionDays"
@@ -35,7 +36,7 @@ const (
 func Keys() []string {
 	return []string{
 		KeyRegions, KeyDryRun, KeyServices, KeyLogsTemplate, KeyLogGroupPatterns,
-		KeyCheckMode, KeyExemptTag, KeySweepConcurrency, KeySweepSchedule,
+		KeyCheckMode, KeyExemptTag, KeySweepConcurrency, KeyMaxWritesPerSec, KeySweepSchedule,
 		KeyLogLevel, KeyLogRetentionDays, KeyCreateTrail, KeyAlarmEmail,
 	}
 }
@@ -54,15 +55,17 @@ type Settings struct {
 	// Regions gets one stack each; none gets one stack without a fixed
 	// region (the CLI's default region, or any region for a StackSet).
 	Regions []string
-	// DryRun, Services, LogsTemplate, LogGroupPatterns, CheckMode, ExemptTag
-	// and SweepConcurrency become the function's environment (lambda/config).
-	DryRun           bool
-	Services         []string
-	LogsTemplate     string
-	LogGroupPatterns []string
-	CheckMode        string
-	ExemptTag        string
-	SweepConcurrency int
+	// DryRun, Services, LogsTemplate, LogGroupPatterns, CheckMode, ExemptTag,
+	// SweepConcurrency and MaxWritesPerSecond become the function's
+	// environment (lambda/config), which validates them.
+	DryRun             bool
+	Services           []string
+	LogsTemplate       string
+	LogGroupPatterns   []string
+	CheckMode          string
+	ExemptTag          string
+	SweepConcurrency   int
+	MaxWritesPerSecond string
 	// SweepSchedule is an EventBridge schedule expression; empty turns the
 	// scheduled sweep off.
 	SweepSchedule string
@@ -104,6 +107,7 @@ var envKeys = map[string]string{
 	config.EnvCheckMode:        KeyCheckMode,
 	config.EnvExemptTag:        KeyExemptTag,
 	config.EnvSweepConcurrency: KeySweepConcurrency,
+	config.EnvMaxWritesPerSec:  KeyMaxWritesPerSec,
 }
 
 // placeholderRoleARN stands in for the function's role, whose ARN is only
@@ -117,18 +121,19 @@ const placeholderRoleARN = "arn:aws:iam::123456789012:role/vpce-guard-function"
 func SettingsFromContext(lookup func(key string) any, present []string) (Settings, error) {
 	r := reader{lookup: lookup}
 	s := Settings{
-		Regions:          r.list(KeyRegions),
-		DryRun:           r.boolean(KeyDryRun),
-		Services:         r.list(KeyServices),
-		LogsTemplate:     r.str(KeyLogsTemplate),
-		LogGroupPatterns: r.list(KeyLogGroupPatterns),
-		CheckMode:        r.str(KeyCheckMode),
-		ExemptTag:        r.str(KeyExemptTag),
-		SweepSchedule:    DefaultSweepSchedule,
-		LogLevel:         DefaultLogLevel,
-		LogRetentionDays: DefaultLogRetentionDays,
-		CreateTrail:      r.boolean(KeyCreateTrail),
-		AlarmEmail:       r.str(KeyAlarmEmail),
+		Regions:            r.list(KeyRegions),
+		DryRun:             r.boolean(KeyDryRun),
+		Services:           r.list(KeyServices),
+		LogsTemplate:       r.str(KeyLogsTemplate),
+		LogGroupPatterns:   r.list(KeyLogGroupPatterns),
+		CheckMode:          r.str(KeyCheckMode),
+		ExemptTag:          r.str(KeyExemptTag),
+		MaxWritesPerSecond: r.str(KeyMaxWritesPerSec),
+		SweepSchedule:      DefaultSweepSchedule,
+		LogLevel:           DefaultLogLevel,
+		LogRetentionDays:   DefaultLogRetentionDays,
+		CreateTrail:        r.boolean(KeyCreateTrail),
+		AlarmEmail:         r.str(KeyAlarmEmail),
 	}
 	if v := r.str(KeySweepConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
@@ -201,6 +206,7 @@ func (s Settings) Environment(selfRoleARN string) map[string]string {
 	} else {
 		env[config.EnvSweepConcurrency] = strconv.Itoa(config.DefaultSweepConcurrency)
 	}
+	env[config.EnvMaxWritesPerSec] = or(s.MaxWritesPerSecond, strconv.Itoa(config.DefaultMaxWritesPerSecond))
 	// Unset, these two mean every service and every log group.
 	if len(s.Services) > 0 {
 		env[config.EnvServices] = strings.Join(s.Services, ",")

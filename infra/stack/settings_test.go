@@ -115,6 +115,8 @@ func TestSettingsErrorsNameTheKey(t *testing.T) {
 		{stack.KeyExemptTag, "=x", `context exemptTag="=x": the tag key is empty`},
 		{stack.KeySweepConcurrency, "many", `context sweepConcurrency="many": want a whole number from 1 to 32`},
 		{stack.KeySweepConcurrency, 33.0, `context sweepConcurrency=33: want a whole number from 1 to 32`},
+		{stack.KeyMaxWritesPerSec, "fast", `context maxWritesPerSecond="fast": want a number from 0.1 to 100`},
+		{stack.KeyMaxWritesPerSec, 500.0, `context maxWritesPerSecond=500: want a number from 0.1 to 100`},
 		{stack.KeySweepSchedule, "daily", `context sweepSchedule="daily": want rate(N unit)`},
 		{stack.KeySweepSchedule, "rate(1 days)", `the unit is singular for 1 and plural otherwise`},
 		{stack.KeySweepSchedule, "cron(0 3 * *)", `context sweepSchedule="cron(0 3 * *)": want rate(N unit)`},

@@ -33,9 +33,11 @@ import (
 // Sizing of the function and its failure handling.
 const (
 	MemoryMB = 128
-	// TimeoutMinutes covers a sweep: a page of 1,000 endpoints checked four
-	// at a time, each write retried with backoff, fits with room to spare.
-	TimeoutMinutes = 5
+	// TimeoutMinutes is Lambda's longest, for the sweep: it stops itself a
+	// tenth before (lambda/handler's margin), so that at the default pace of
+	// two writes a second one sweep rewrites about 1,600 endpoints and the
+	// next goes on from there; checking 10,000 takes seconds.
+	TimeoutMinutes = 15
 	// RetryAttempts is how often Lambda retries a failed asynchronous
 	// invocation before it goes to the on-failure queue.
 	RetryAttempts = 2

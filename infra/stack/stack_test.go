@@ -42,6 +42,7 @@ var every = map[string]any{
 	stack.KeyCheckMode:        "exact",
 	stack.KeyExemptTag:        "team=platform",
 	stack.KeySweepConcurrency: 8.0,
+	stack.KeyMaxWritesPerSec:  0.5,
 	stack.KeySweepSchedule:    "cron(0 3 * * ? *)",
 	stack.KeyLogLevel:         "debug",
 	stack.KeyLogRetentionDays: "365",
@@ -93,7 +94,7 @@ func TestFunction(t *testing.T) {
 			"Architectures": []any{"arm64"},
 			"Handler":       "bootstrap",
 			"MemorySize":    128,
-			"Timeout":       300,
+			"Timeout":       900,
 			"Role":          getAtt(role, "Arn"),
 			"LoggingConfig": assertions.Match_ObjectEquals(obj(map[string]any{
 				"LogFormat":           "JSON",
@@ -103,12 +104,13 @@ func TestFunction(t *testing.T) {
 			})),
 			"Environment": assertions.Match_ObjectEquals(obj(map[string]any{
 				"Variables": assertions.Match_ObjectEquals(obj(map[string]any{
-					"DRY_RUN":           "false",
-					"LOGS_TEMPLATE":     "logs",
-					"CHECK_MODE":        "subset",
-					"EXEMPT_TAG":        "vpce-guard:exempt=true",
-					"SWEEP_CONCURRENCY": "4",
-					"SELF_ROLE_ARN":     getAtt(role, "Arn"),
+					"DRY_RUN":               "false",
+					"LOGS_TEMPLATE":         "logs",
+					"CHECK_MODE":            "subset",
+					"EXEMPT_TAG":            "vpce-guard:exempt=true",
+					"SWEEP_CONCURRENCY":     "4",
+					"MAX_WRITES_PER_SECOND": "2",
+					"SELF_ROLE_ARN":         getAtt(role, "Arn"),
 				})),
 			})),
 			// Not in a VPC, no reserved concurrency: nothing to size per account.
@@ -526,14 +528,15 @@ func TestEveryOption(t *testing.T) {
 			check(t, "environment", func() {
 				tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
 					"Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(obj(map[string]any{
-						"DRY_RUN":            "true",
-						"SERVICES":           "logs",
-						"LOGS_TEMPLATE":      "logs-strict",
-						"LOG_GROUP_PATTERNS": "/aws/lambda/*,app-*",
-						"CHECK_MODE":         "exact",
-						"EXEMPT_TAG":         "team=platform",
-						"SWEEP_CONCURRENCY":  "8",
-						"SELF_ROLE_ARN":      getAtt(role, "Arn"),
+						"DRY_RUN":               "true",
+						"SERVICES":              "logs",
+						"LOGS_TEMPLATE":         "logs-strict",
+						"LOG_GROUP_PATTERNS":    "/aws/lambda/*,app-*",
+						"CHECK_MODE":            "exact",
+						"EXEMPT_TAG":            "team=platform",
+						"SWEEP_CONCURRENCY":     "8",
+						"MAX_WRITES_PER_SECOND": "0.5",
+						"SELF_ROLE_ARN":         getAtt(role, "Arn"),
 					}))},
 					"LoggingConfig": map[string]any{"ApplicationLogLevel": "DEBUG", "LogFormat": "JSON"},
 				}))
