@@ -16,10 +16,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/vpce-guard/vpce-guard/lambda/cli"
 	"github.com/vpce-guard/vpce-guard/lambda/config"
+	"github.com/vpce-guard/vpce-guard/lambda/fanout"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
+	"github.com/vpce-guard/vpce-guard/lambda/members"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
@@ -49,13 +54,13 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-// newHandler does the cold-start work once: configuration, client, templates.
+// newHandler does the cold-start work once: configuration, clients, templates.
 func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error) {
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	client, region, err := newEC2(ctx, "")
+	aws, err := loadAWS(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +69,7 @@ func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error)
 		services = []string{"all"}
 	}
 	log.Info("started",
-		"region", region,
+		"region", aws.Region,
 		"dryRun", cfg.DryRun,
 		"services", services,
 		"strictLogs", cfg.Templates.StrictLogs,
@@ -73,13 +78,44 @@ func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error)
 		"exemptTag", cfg.ExemptTag.String(),
 		"selfRoleArn", cfg.SelfRoleARN,
 		"sweepConcurrency", cfg.SweepConcurrency,
-		"maxWritesPerSecond", cfg.MaxWritesPerSecond)
-	return handler.New(remediate.New(client, region, cfg), log, os.Stdout), nil
+		"maxWritesPerSecond", cfg.MaxWritesPerSecond,
+		"hub", cfg.Hub != nil)
+	opts := handler.Options{Log: log, Metrics: os.Stdout}
+	if cfg.Hub == nil {
+		opts.Remediator = remediate.New(ec2.NewFromConfig(aws), aws.Region, cfg)
+		return handler.NewWith(opts), nil
+	}
+	// An organization's hub acts in the member accounts through their role.
+	opts.Remediator = remediate.NewHub(members.New(aws, sts.NewFromConfig(aws), cfg.Hub.RoleName), cfg)
+	if cfg.Hub.SweepQueueURL != "" {
+		regions := cfg.Hub.Regions
+		if len(regions) == 0 {
+			regions = []string{aws.Region}
+		}
+		opts.Sweep = &handler.OrgSweep{
+			Organizations: organizations.NewFromConfig(aws),
+			Queue:         sqs.NewFromConfig(aws),
+			QueueURL:      cfg.Hub.SweepQueueURL,
+			Targets:       fanout.Targets{OUs: cfg.Hub.OUs, Accounts: cfg.Hub.Accounts, Regions: regions},
+		}
+	}
+	return handler.NewWith(opts), nil
 }
 
-// newEC2 loads the standard AWS SDK configuration (AWS_REGION, credentials,
-// AWS_ENDPOINT_URL_EC2 for an emulator) with a bounded retry budget.
+// newEC2 is the command line's EC2 client, for region (the SDK's default
+// when empty).
 func newEC2(ctx context.Context, region string) (remediate.EC2, string, error) {
+	cfg, err := loadAWS(ctx, region)
+	if err != nil {
+		return nil, "", err
+	}
+	return ec2.NewFromConfig(cfg), cfg.Region, nil
+}
+
+// loadAWS loads the standard AWS SDK configuration (AWS_REGION, credentials,
+// AWS_ENDPOINT_URL_EC2 and the like for an emulator) with a bounded retry
+// budget.
+func loadAWS(ctx context.Context, region string) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -93,9 +129,9 @@ func newEC2(ctx context.Context, region string) (remediate.EC2, string, error) {
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, "", fmt.Errorf("AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
 	}
-	return ec2.NewFromConfig(cfg), cfg.Region, nil
+	return cfg, nil
 }
 
 // newLogger logs JSON. lambdacontext's handler adds the request ID but writes

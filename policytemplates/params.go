@@ -45,6 +45,12 @@ var (
 	logGroupPattern = regexp.MustCompile(`^[.\-_/#A-Za-z0-9*?]+$`)
 )
 
+// IsRegion reports whether s is shaped like a region name, such as eu-west-1.
+func IsRegion(s string) bool { return regionPattern.MatchString(s) }
+
+// IsAccountID reports whether s is an AWS account ID: 12 digits.
+func IsAccountID(s string) bool { return accountIDPattern.MatchString(s) }
+
 // Validate reports every field that cannot be rendered, each as a *ParamError.
 func (p Params) Validate() error {
 	var errs []error

@@ -24,8 +24,11 @@ func Env(goos, goarch string) []string {
 	return []string{"GOOS=" + goos, "GOARCH=" + goarch, "CGO_ENABLED=0"}
 }
 
-// MaxBootstrapBytes is the project's size target for the arm64 bootstrap.
-const MaxBootstrapBytes = 10 << 20
+// MaxBootstrapBytes is the project's size target for the arm64 bootstrap:
+// 10 MiB for the single-account function (9.1 MiB), and 2 more for what an
+// organization's hub links in, the STS, Organizations and SQS clients (about
+// 1 MiB). A build without lambda.norpc is over 35 MiB.
+const MaxBootstrapBytes = 12 << 20
 
 // MakefileFlags is Flags as the Makefile writes them, for the shell: a flag
 // holding a space is quoted.

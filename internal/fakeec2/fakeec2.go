@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
 // DefaultPolicy is the policy EC2 gives an endpoint created without one, and
@@ -298,4 +300,21 @@ func (f *EC2) Policy(id string) string {
 func copyEndpoint(e types.VpcEndpoint) types.VpcEndpoint {
 	e.Tags = slices.Clone(e.Tags)
 	return e
+}
+
+// Members is a hub's view of an organization's member accounts: a fake EC2
+// per "ACCOUNT/REGION"; an account without one has no member role. It
+// implements remediate.Clients.
+type Members map[string]*EC2
+
+// MemberRoleName is the role Members says is missing.
+const MemberRoleName = "VpceGuardMember"
+
+// EC2 is the fake of account in region, or the error of an AssumeRole the
+// account refuses.
+func (m Members) EC2(_ context.Context, account, region string) (remediate.EC2, error) {
+	if c, ok := m[account+"/"+region]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("assume the member role arn:aws:iam::%s:role/%s of account %s: api error AccessDenied", account, MemberRoleName, account)
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -23,6 +24,13 @@ const (
 	EnvSelfRoleARN      = "SELF_ROLE_ARN"
 	EnvSweepConcurrency = "SWEEP_CONCURRENCY"
 	EnvMaxWritesPerSec  = "MAX_WRITES_PER_SECOND"
+
+	// An organization's hub (see Hub).
+	EnvMemberRoleName = "MEMBER_ROLE_NAME"
+	EnvMemberOUs      = "MEMBER_OUS"
+	EnvMemberAccounts = "MEMBER_ACCOUNTS"
+	EnvMemberRegions  = "MEMBER_REGIONS"
+	EnvSweepQueueURL  = "SWEEP_QUEUE_URL"
 )
 
 // Defaults and limits.
@@ -59,8 +67,28 @@ type Config struct {
 	SelfRoleARN string
 	// SweepConcurrency bounds the writes in flight during a sweep.
 	SweepConcurrency int
-	// MaxWritesPerSecond paces the function's ModifyVpcEndpoint calls.
+	// MaxWritesPerSecond paces the function's ModifyVpcEndpoint calls, per
+	// account and region.
 	MaxWritesPerSecond float64
+	// Hub is set when the function is an organization's hub.
+	Hub *Hub
+}
+
+// Hub configures an organization's hub: the function acts in each event's
+// account and region through the member role there, and its sweep hands one
+// unit per member account and region to a queue.
+type Hub struct {
+	// RoleName is the member role, the same name in every account.
+	RoleName string
+	// OUs or Accounts (one of them) are what the sweep covers; OUs take the
+	// OUs nested in them too.
+	OUs      []string
+	Accounts []string
+	// Regions the sweep covers; none means the function's own.
+	Regions []string
+	// SweepQueueURL is the queue of sweep units; empty in a hub that only
+	// handles events (the hubs of the other regions).
+	SweepQueueURL string
 }
 
 // Tag is a resource tag to look for. An empty Value matches any value.
@@ -177,10 +205,61 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.MaxWritesPerSecond = n
 	}
 
+	c.Hub = readHub(getenv, fail)
+
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+var (
+	// IAM's role name characters.
+	roleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	// An organizational unit, or the organization's root.
+	ouID = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$`)
+)
+
+// readHub reads the hub's variables; nil when none is set.
+func readHub(getenv func(string) string, fail func(name, reason string)) *Hub {
+	h := &Hub{
+		RoleName:      strings.TrimSpace(getenv(EnvMemberRoleName)),
+		OUs:           splitList(getenv(EnvMemberOUs)),
+		Accounts:      splitList(getenv(EnvMemberAccounts)),
+		Regions:       splitList(getenv(EnvMemberRegions)),
+		SweepQueueURL: strings.TrimSpace(getenv(EnvSweepQueueURL)),
+	}
+	if h.RoleName == "" && len(h.OUs)+len(h.Accounts)+len(h.Regions) == 0 && h.SweepQueueURL == "" {
+		return nil
+	}
+	if !roleName.MatchString(h.RoleName) {
+		fail(EnvMemberRoleName, "want the member role's name (an organization's hub needs it)")
+	}
+	for _, ou := range h.OUs {
+		if !ouID.MatchString(ou) {
+			fail(EnvMemberOUs, fmt.Sprintf("%q is not an OU ID (ou-…) or a root ID (r-…)", ou))
+		}
+	}
+	for _, a := range h.Accounts {
+		if !policytemplates.IsAccountID(a) {
+			fail(EnvMemberAccounts, fmt.Sprintf("%q is not an account ID (12 digits)", a))
+		}
+	}
+	for _, r := range h.Regions {
+		if !policytemplates.IsRegion(r) {
+			fail(EnvMemberRegions, fmt.Sprintf("%q is not a region name", r))
+		}
+	}
+	switch {
+	case len(h.OUs) > 0 && len(h.Accounts) > 0:
+		fail(EnvMemberAccounts, "give MEMBER_OUS or MEMBER_ACCOUNTS, not both")
+	case h.SweepQueueURL != "" && len(h.OUs)+len(h.Accounts) == 0:
+		fail(EnvSweepQueueURL, "the sweep needs MEMBER_OUS or MEMBER_ACCOUNTS to know which accounts to sweep")
+	}
+	if u, err := url.Parse(h.SweepQueueURL); h.SweepQueueURL != "" && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http")) {
+		fail(EnvSweepQueueURL, "want the queue's URL, https://sqs.REGION.amazonaws.com/ACCOUNT/NAME")
+	}
+	return h
 }
 
 // roleARN is loose on purpose: it catches a role name or a user ARN pasted by

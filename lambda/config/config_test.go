@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -135,4 +136,45 @@ func TestEveryProblemAtOnce(t *testing.T) {
 			t.Errorf("error %v does not report %s", err, name)
 		}
 	}
+}
+
+func TestHub(t *testing.T) {
+	t.Parallel()
+	c, err := config.FromEnv(env(map[string]string{}))
+	if err != nil || c.Hub != nil {
+		t.Fatalf("no hub variable: hub %+v, %v; want none", c.Hub, err)
+	}
+	c, err = config.FromEnv(env(map[string]string{"MEMBER_ROLE_NAME": "VpceGuardMember", "MEMBER_OUS": "ou-ab12-cdef3456, r-ab12",
+		"MEMBER_REGIONS": "eu-west-1,us-east-1", "SWEEP_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/111122223333/units"}))
+	if err != nil || c.Hub == nil || c.Hub.RoleName != "VpceGuardMember" || !slices.Equal(c.Hub.OUs, []string{"ou-ab12-cdef3456", "r-ab12"}) ||
+		!slices.Equal(c.Hub.Regions, []string{"eu-west-1", "us-east-1"}) || c.Hub.SweepQueueURL == "" {
+		t.Errorf("hub %+v, %v", c.Hub, err)
+	}
+	role := map[string]string{"MEMBER_ROLE_NAME": "VpceGuardMember"}
+	for _, tt := range []struct {
+		vars     map[string]string
+		variable string
+		want     string
+	}{
+		{map[string]string{"MEMBER_OUS": "ou-ab12-cdef3456"}, "MEMBER_ROLE_NAME", "want the member role's name"},
+		{map[string]string{"MEMBER_ROLE_NAME": "role/with/path"}, "MEMBER_ROLE_NAME", "want the member role's name"},
+		{merge(role, map[string]string{"MEMBER_OUS": "ou-x"}), "MEMBER_OUS", `"ou-x" is not an OU ID`},
+		{merge(role, map[string]string{"MEMBER_ACCOUNTS": "1234"}), "MEMBER_ACCOUNTS", "not an account ID"},
+		{merge(role, map[string]string{"MEMBER_OUS": "r-ab12", "MEMBER_ACCOUNTS": "111122223333"}), "MEMBER_ACCOUNTS", "not both"},
+		{merge(role, map[string]string{"MEMBER_REGIONS": "eu-west-1a"}), "MEMBER_REGIONS", "not a region name"},
+		{merge(role, map[string]string{"SWEEP_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q"}), "SWEEP_QUEUE_URL", "needs MEMBER_OUS or MEMBER_ACCOUNTS"},
+		{merge(role, map[string]string{"MEMBER_ACCOUNTS": "111122223333", "SWEEP_QUEUE_URL": "units"}), "SWEEP_QUEUE_URL", "want the queue's URL"},
+	} {
+		_, err := config.FromEnv(env(tt.vars))
+		var ve *config.VariableError
+		if !errors.As(err, &ve) || ve.Name != tt.variable || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error %v, want %s: %q", tt.vars, err, tt.variable, tt.want)
+		}
+	}
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
 }

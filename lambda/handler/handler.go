@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vpce-guard/vpce-guard/lambda/cloudtrail"
+	"github.com/vpce-guard/vpce-guard/lambda/fanout"
 	"github.com/vpce-guard/vpce-guard/lambda/metrics"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
@@ -22,25 +23,49 @@ type Handler struct {
 	log        *slog.Logger
 	metrics    *metrics.Writer
 	clock      remediate.Clock
+	sweep      *OrgSweep
+}
+
+// Options are what a Handler works with.
+type Options struct {
+	Remediator *remediate.Remediator
+	Log        *slog.Logger
+	// Metrics receives the EMF lines (standard output in Lambda).
+	Metrics io.Writer
+	// Clock tells the time; nil means the system's. Tests set it.
+	Clock remediate.Clock
+	// Sweep is set in an organization's hub that sweeps: a scheduled event
+	// then hands out one unit per member account and region.
+	Sweep *OrgSweep
+}
+
+// OrgSweep is where an organization's sweep finds the accounts and puts the
+// units.
+type OrgSweep struct {
+	Organizations fanout.Organizations
+	Queue         fanout.Queue
+	QueueURL      string
+	Targets       fanout.Targets
 }
 
 // New returns a Handler that logs to log and writes EMF metrics to metricsOut
 // (standard output in Lambda).
 func New(r *remediate.Remediator, log *slog.Logger, metricsOut io.Writer) *Handler {
-	return NewWithClock(r, log, metricsOut, nil)
+	return NewWith(Options{Remediator: r, Log: log, Metrics: metricsOut})
 }
 
-// NewWithClock is New with a clock of the caller's (nil: the system's), for
-// tests of what happens near the deadline.
-func NewWithClock(r *remediate.Remediator, log *slog.Logger, metricsOut io.Writer, clock remediate.Clock) *Handler {
+// NewWith returns a Handler for o.
+func NewWith(o Options) *Handler {
+	clock := o.Clock
 	if clock == nil {
 		clock = remediate.SystemClock
 	}
 	return &Handler{
-		remediator: r,
-		log:        log,
-		metrics:    metrics.NewWriter(metricsOut, metrics.Namespace, nil),
+		remediator: o.Remediator,
+		log:        o.Log,
+		metrics:    metrics.NewWriter(o.Metrics, metrics.Namespace, nil),
 		clock:      clock,
+		sweep:      o.Sweep,
 	}
 }
 
@@ -91,6 +116,22 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (*Summary, 
 		summary.add(o)
 	}
 
+	var errs []error
+	if messages, err := fanout.ParseSQSEvent(event); err == nil {
+		errs = h.sweepUnits(ctx, messages, run, summary)
+	} else {
+		errs = h.handleCalls(ctx, event, run, summary)
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "invocation summary", summary.attrs()...)
+	if len(errs) > 0 {
+		return summary, &RemediationError{Err: errors.Join(errs...)}
+	}
+	return summary, nil
+}
+
+// handleCalls handles the calls of a CloudTrail event, record or log file,
+// or a scheduled sweep.
+func (h *Handler) handleCalls(ctx context.Context, event json.RawMessage, run remediate.Run, summary *Summary) []error {
 	calls, err := cloudtrail.Decode(event)
 	if err != nil {
 		summary.Malformed = true
@@ -111,26 +152,33 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (*Summary, 
 			h.log.LogAttrs(ctx, slog.LevelWarn, "event warning",
 				slog.String("eventId", call.EventID), slog.String("eventName", call.EventName), slog.String("warning", w))
 		}
-		res, err := h.remediator.HandleCall(ctx, call, run)
-		summary.Stopped = summary.Stopped || res.Stopped
-		summary.Unlisted = summary.Unlisted || res.Unlisted
-		if res.Stopped {
-			h.log.LogAttrs(ctx, slog.LevelWarn, "stopped before the deadline",
-				slog.String("eventId", call.EventID),
-				slog.Bool("sweep", call.Sweep),
-				slog.Bool("pagesLeftUnlisted", res.Unlisted),
-				slog.Int("outcomesSoFar", summary.Outcomes),
-				slog.String("rest", restAfterStop(call.Sweep)))
+		if call.Sweep && h.sweep != nil {
+			if err := h.fanOut(ctx, call, summary); err != nil {
+				errs = append(errs, err)
+			}
+			continue
 		}
+		res, err := h.remediator.HandleCall(ctx, call, run)
+		h.noteStop(ctx, res, call.EventID, call.Sweep, summary)
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "invocation summary", summary.attrs()...)
-	if len(errs) > 0 {
-		return summary, &RemediationError{Err: errors.Join(errs...)}
+	return errs
+}
+
+// noteStop logs a call the cutoff stopped, and counts it in the summary.
+func (h *Handler) noteStop(ctx context.Context, res remediate.Result, eventID string, sweep bool, summary *Summary) {
+	summary.Stopped = summary.Stopped || res.Stopped
+	summary.Unlisted = summary.Unlisted || res.Unlisted
+	if res.Stopped {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "stopped before the deadline",
+			slog.String("eventId", eventID),
+			slog.Bool("sweep", sweep),
+			slog.Bool("pagesLeftUnlisted", res.Unlisted),
+			slog.Int("outcomesSoFar", summary.Outcomes),
+			slog.String("rest", restAfterStop(sweep)))
 	}
-	return summary, nil
 }
 
 // restAfterStop says who handles what a stopped call did not reach.

@@ -19,7 +19,9 @@ import (
 
 	"github.com/vpce-guard/vpce-guard/internal/fakeclock"
 	"github.com/vpce-guard/vpce-guard/internal/fakeec2"
+	"github.com/vpce-guard/vpce-guard/internal/fakeorg"
 	"github.com/vpce-guard/vpce-guard/lambda/config"
+	"github.com/vpce-guard/vpce-guard/lambda/fanout"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
@@ -86,7 +88,7 @@ func newFixtureWithClock(t testing.TB, ec2 *fakeec2.EC2, configure func(*config.
 	}
 	f := &fixture{ec2: ec2, logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.h = handler.NewWithClock(remediate.New(ec2, region, cfg), log, f.metrics, clock)
+	f.h = handler.NewWith(handler.Options{Remediator: remediate.New(ec2, region, cfg), Log: log, Metrics: f.metrics, Clock: clock})
 	lh := lambda.NewHandler(f.h.Handle)
 	f.invoke = func(payload []byte) ([]remediate.Outcome, handler.Summary, error) {
 		logged := f.logs.Len()
@@ -482,5 +484,139 @@ func TestSweepSucceedsWithFailedEndpoints(t *testing.T) {
 	}
 	if errorsCounted != 25 {
 		t.Errorf("%v errors counted, want 25", errorsCounted)
+	}
+}
+
+const (
+	memberA = "111111111111"
+	memberB = "222222222222"
+)
+
+// hubFixture is a hub function whose members are A (eu-west-1, us-east-1)
+// and B (eu-west-1), and whose sweep covers one OU holding A, B and C, which
+// has no member role.
+func hubFixture(t *testing.T, clock remediate.Clock) (*handler.Handler, fakeec2.Members, *fakeorg.Queue, *bytes.Buffer) {
+	t.Helper()
+	open := func(account, service string) *fakeec2.EC2 {
+		return fakeec2.New(fakeec2.Endpoint("vpce-00000001", service, account, fakeec2.DefaultPolicy),
+			fakeec2.Endpoint("vpce-00000002", service, account, fakeec2.DefaultPolicy))
+	}
+	members := fakeec2.Members{
+		memberA + "/eu-west-1": open(memberA, logs),
+		memberA + "/us-east-1": open(memberA, "com.amazonaws.us-east-1.logs"),
+		memberB + "/eu-west-1": open(memberB, logs),
+	}
+	cfg, err := config.FromEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxWritesPerSecond = 0
+	org := &fakeorg.Org{Management: "999999999999", Accounts: map[string][]string{
+		"ou-abcd-11111111": {memberA, memberB, "333333333333"}}}
+	queue := &fakeorg.Queue{}
+	var logs bytes.Buffer
+	h := handler.NewWith(handler.Options{
+		Remediator: remediate.NewHub(members, cfg),
+		Log:        slog.New(slog.NewJSONHandler(&logs, nil)),
+		Metrics:    io.Discard,
+		Clock:      clock,
+		Sweep: &handler.OrgSweep{Organizations: org, Queue: queue, QueueURL: "https://sqs.eu-west-1.amazonaws.com/999999999999/units",
+			Targets: fanout.Targets{OUs: []string{"ou-abcd-11111111"}, Regions: []string{"eu-west-1", "us-east-1"}}},
+	})
+	return h, members, queue, &logs
+}
+
+// sqsEvent is the event source mapping's event for units.
+func sqsEvent(t *testing.T, units ...fanout.Unit) json.RawMessage {
+	t.Helper()
+	var records []map[string]string
+	for i, u := range units {
+		body, _ := json.Marshal(u)
+		records = append(records, map[string]string{"eventSource": "aws:sqs", "messageId": fmt.Sprint("m", i), "body": string(body)})
+	}
+	event, _ := json.Marshal(map[string]any{"Records": records})
+	return event
+}
+
+// The hub's scheduled sweep queues one unit per member account and region,
+// and checks no endpoint itself.
+func TestHubSweepQueuesUnits(t *testing.T) {
+	t.Parallel()
+	h, members, queue, _ := hubFixture(t, nil)
+	summary, err := h.Handle(context.Background(), json.RawMessage(scheduledEvent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range queue.Bodies() {
+		var u fanout.Unit
+		if err := json.Unmarshal([]byte(b), &u); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, u.Account+"/"+u.Region)
+	}
+	want := []string{memberA + "/eu-west-1", memberA + "/us-east-1", memberB + "/eu-west-1", memberB + "/us-east-1",
+		"333333333333/eu-west-1", "333333333333/us-east-1"}
+	if !slices.Equal(got, want) || summary.Units != 6 || summary.Outcomes != 0 {
+		t.Errorf("queued %v (summary %+v), want %v and no outcome", got, summary, want)
+	}
+	for key, ec2 := range members {
+		if ec2.DescribeCalls() != 0 {
+			t.Errorf("%s described by the fan-out", key)
+		}
+	}
+}
+
+// A unit sweeps its account and region only; a unit whose account has no
+// member role fails the invocation, for SQS to retry it.
+func TestHubSweepsAUnit(t *testing.T) {
+	t.Parallel()
+	h, members, _, logs := hubFixture(t, nil)
+	summary, err := h.Handle(context.Background(), sqsEvent(t, fanout.Unit{Account: memberA, Region: "us-east-1"}))
+	if err != nil || summary.Outcomes != 2 || summary.Actions[remediate.Rewritten] != 2 {
+		t.Fatalf("unit: %+v, %v; want two endpoints rewritten", summary, err)
+	}
+	for key, ec2 := range members {
+		if want := key == memberA+"/us-east-1"; (ec2.ModifyCalls() == 2) != want {
+			t.Errorf("%s: %d writes", key, ec2.ModifyCalls())
+		}
+	}
+	outcomes := outcomeLines(t, logs.Bytes())
+	if len(outcomes) != 2 || outcomes[0].Account != memberA || outcomes[0].EventName != handler.UnitEventName {
+		t.Errorf("outcomes %+v", outcomes)
+	}
+
+	_, err = h.Handle(context.Background(), sqsEvent(t, fanout.Unit{Account: "333333333333", Region: "eu-west-1"}))
+	var failed *handler.RemediationError
+	if !errors.As(err, &failed) || !strings.Contains(err.Error(), "333333333333") || !strings.Contains(err.Error(), fakeec2.MemberRoleName) {
+		t.Errorf("a unit without a member role: %v, want a RemediationError naming the account and role", err)
+	}
+	if _, err := h.Handle(context.Background(), json.RawMessage(`{"Records":[{"eventSource":"aws:sqs","messageId":"x","body":"{}"}]}`)); err == nil {
+		t.Error("a unit that names no account was accepted")
+	}
+}
+
+// A unit stopped by the cutoff queues its continuation, from where it stopped.
+func TestHubUnitContinues(t *testing.T) {
+	t.Parallel()
+	clock := fakeclock.At(time.Now())
+	h, members, queue, _ := hubFixture(t, clock)
+	members[memberB+"/eu-west-1"].BeforeCall(func(action, _ string) {
+		if action == "ModifyVpcEndpoint" {
+			clock.Advance(time.Hour) // the first write takes the invocation's time
+		}
+	})
+	ctx, cancel := context.WithDeadline(context.Background(), clock.Now().Add(10*time.Minute))
+	defer cancel()
+	summary, err := h.Handle(ctx, sqsEvent(t, fanout.Unit{Account: memberB, Region: "eu-west-1"}))
+	if err != nil || !summary.Stopped || summary.Units != 1 || summary.Actions[remediate.Rewritten] != 1 {
+		t.Fatalf("%+v, %v; want one write, stopped, one continuation queued", summary, err)
+	}
+	var next fanout.Unit
+	if err := json.Unmarshal([]byte(queue.Bodies()[0]), &next); err != nil {
+		t.Fatal(err)
+	}
+	if next != (fanout.Unit{Account: memberB, Region: "eu-west-1", Part: 1}) {
+		t.Errorf("continuation %+v, want part 1 of the same unit from the first page", next)
 	}
 }

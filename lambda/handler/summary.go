@@ -35,6 +35,9 @@ type Summary struct {
 	// left pages of endpoints unlisted.
 	Stopped  bool `json:"stoppedBeforeDeadline,omitempty"`
 	Unlisted bool `json:"pagesLeftUnlisted,omitempty"`
+	// Units counts the sweep units queued: by an organization's sweep, or a
+	// unit's continuation.
+	Units int `json:"unitsQueued,omitempty"`
 }
 
 // Failure is an endpoint that failed, and why.
@@ -73,6 +76,7 @@ func (s *Summary) attrs() []slog.Attr {
 		slog.Bool("malformed", s.Malformed),
 		slog.Bool("stoppedBeforeDeadline", s.Stopped),
 		slog.Bool("pagesLeftUnlisted", s.Unlisted),
+		slog.Int("unitsQueued", s.Units),
 	}
 }
 

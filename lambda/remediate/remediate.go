@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,26 +26,72 @@ var ErrMissingPermission = errors.New("missing permission")
 // SweepEventName labels the outcomes of a scheduled sweep, whose event has no name.
 const SweepEventName = "ScheduledSweep"
 
-// Remediator checks and rewrites the endpoints of one region. It is safe for
-// concurrent use and meant to be created once per process.
+// Clients gives the EC2 client that reaches an account's endpoints in a
+// region: in an organization's hub, through the role vpce-guard's member
+// stacks put in every account. Its error says which account and role failed.
+type Clients interface {
+	EC2(ctx context.Context, account, region string) (EC2, error)
+}
+
+// Remediator checks and rewrites endpoints: those of one region, with one
+// client, or in a hub those of any account and region its Clients reach. It
+// is safe for concurrent use and meant to be created once per process.
 type Remediator struct {
-	ec2       EC2
+	clients Clients
+	// region is the one region a single-account Remediator guards; "" in a
+	// hub, which acts in each call's own region.
 	region    string
+	hub       bool
 	cfg       config.Config
 	templates *templates
-	writes    *pacer
+
+	mu     sync.Mutex
+	pacers map[place]*pacer // by account and region, as EC2 counts its tokens
 }
 
 // New returns a Remediator for the endpoints client reaches in region. region
 // may be empty when unknown; it then only labels fewer outcomes.
 func New(client EC2, region string, cfg config.Config) *Remediator {
+	r := newRemediator(oneClient{client}, cfg)
+	r.region = region
+	return r
+}
+
+// NewHub returns a Remediator for an organization's hub: it acts in each
+// call's account and region, with the client clients gives for them.
+func NewHub(clients Clients, cfg config.Config) *Remediator {
+	r := newRemediator(clients, cfg)
+	r.hub = true
+	return r
+}
+
+func newRemediator(clients Clients, cfg config.Config) *Remediator {
 	return &Remediator{
-		ec2:       client,
-		region:    region,
+		clients:   clients,
 		cfg:       cfg,
 		templates: &templates{patterns: cfg.LogGroupPatterns},
-		writes:    &pacer{interval: writeInterval(cfg.MaxWritesPerSecond)},
+		pacers:    map[place]*pacer{},
 	}
+}
+
+// oneClient is the Clients of a single-account Remediator.
+type oneClient struct{ ec2 EC2 }
+
+func (c oneClient) EC2(context.Context, string, string) (EC2, error) { return c.ec2, nil }
+
+// place is an account and region, where EC2 calls go.
+type place struct{ account, region string }
+
+// pacer is the write pacer of an account and region.
+func (r *Remediator) pacer(p place) *pacer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w, ok := r.pacers[p]
+	if !ok {
+		w = &pacer{interval: writeInterval(r.cfg.MaxWritesPerSecond)}
+		r.pacers[p] = w
+	}
+	return w
 }
 
 // writeInterval is the time between two writes at perSecond; zero (no
@@ -63,7 +110,8 @@ func writeInterval(perSecond float64) time.Duration {
 // For the endpoints an event names, the error joins the errors of those that
 // failed, ErrDeadlineNear among them when the cutoff left some unchecked; the
 // outcomes of all the others are complete. A sweep fails only when it cannot
-// list the endpoints (see Sweep).
+// list the endpoints (see Sweep). In a hub a sweep is not a call: the
+// organization's sweep hands out one SweepUnit per account and region.
 func (r *Remediator) HandleCall(ctx context.Context, call cloudtrail.Call, run Run) (Result, error) {
 	origin := r.origin(call)
 	skip := func(reason string) Outcome {
@@ -76,6 +124,8 @@ func (r *Remediator) HandleCall(ctx context.Context, call cloudtrail.Call, run R
 	case call.SkipReason != "":
 		run.record(skip(call.SkipReason))
 		return Result{}, nil
+	case call.Sweep && r.hub:
+		return Result{}, errors.New("a hub sweeps one account and region at a time (SweepUnit), not a whole call")
 	case call.Sweep:
 		origin.EventName = cmp.Or(origin.EventName, SweepEventName)
 		return r.Sweep(ctx, origin, run)
@@ -84,9 +134,15 @@ func (r *Remediator) HandleCall(ctx context.Context, call cloudtrail.Call, run R
 		return Result{}, nil
 	}
 
+	at := place{account: call.Account, region: cmp.Or(r.region, call.Region)}
 	// The client reaches another region, where these IDs do not exist: say so
 	// rather than report them as not found.
-	foreign := call.Region != "" && r.region != "" && call.Region != r.region
+	foreign := !r.hub && call.Region != "" && r.region != "" && call.Region != r.region
+	var client EC2
+	var clientErr error
+	if !foreign {
+		client, clientErr = r.clients.EC2(ctx, at.account, at.region)
+	}
 	var res Result
 	var errs []error
 	for _, id := range call.EndpointIDs {
@@ -96,10 +152,12 @@ func (r *Remediator) HandleCall(ctx context.Context, call cloudtrail.Call, run R
 		case foreign:
 			o = skip(fmt.Sprintf("the event is from %s and this function guards %s", call.Region, r.region))
 			o.EndpointID = id
+		case clientErr != nil:
+			o, err = r.unreachable(origin, id, at, clientErr), fmt.Errorf("vpc endpoint %s: %w", id, clientErr)
 		case run.late():
-			o, err = r.notChecked(origin, id, call.Account), ErrDeadlineNear
+			o, err = r.notChecked(origin, id, at), ErrDeadlineNear
 		default:
-			o, err = r.checkByID(ctx, id, call.Account, origin, run)
+			o, err = r.checkByID(ctx, client, id, at, origin, run)
 		}
 		run.record(o)
 		if errors.Is(err, ErrDeadlineNear) {
@@ -113,11 +171,21 @@ func (r *Remediator) HandleCall(ctx context.Context, call cloudtrail.Call, run R
 }
 
 // notChecked is the outcome of an endpoint the cutoff left unchecked.
-func (r *Remediator) notChecked(origin Origin, id, account string) Outcome {
+func (r *Remediator) notChecked(origin Origin, id string, at place) Outcome {
 	o := origin.outcome()
-	o.EndpointID, o.Account, o.Region = id, account, r.region
+	o.EndpointID, o.Account, o.Region = id, at.account, at.region
 	o.Reasons = []string{"the invocation stopped before this endpoint, to end before its deadline"}
 	o.Error = errNotChecked
+	return o
+}
+
+// unreachable is the outcome of an endpoint whose account could not be
+// reached (in a hub: the member role is missing or refuses).
+func (r *Remediator) unreachable(origin Origin, id string, at place, err error) Outcome {
+	o := origin.outcome()
+	o.EndpointID, o.Account, o.Region = id, at.account, at.region
+	o.Reasons = []string{fmt.Sprintf("could not reach account %s in %s", cmp.Or(at.account, "(unknown)"), cmp.Or(at.region, "(unknown)"))}
+	o.Error = err.Error()
 	return o
 }
 
@@ -134,14 +202,14 @@ func (r *Remediator) origin(call cloudtrail.Call) Origin {
 }
 
 // checkByID describes one endpoint, the one AWS read per endpoint per event,
-// and checks it. account is the event's, for an endpoint that does not name
-// its owner.
-func (r *Remediator) checkByID(ctx context.Context, id, account string, origin Origin, run Run) (Outcome, error) {
-	out, err := r.ec2.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{id}})
+// and checks it. at.account is the event's, for an endpoint that does not
+// name its owner.
+func (r *Remediator) checkByID(ctx context.Context, client EC2, id string, at place, origin Origin, run Run) (Outcome, error) {
+	out, err := client.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{id}})
 	if err != nil && !isNotFound(err) {
 		err = awsError("describe vpc endpoint "+id, "ec2:DescribeVpcEndpoints", err)
 		o := origin.outcome()
-		o.EndpointID, o.Account, o.Region = id, account, r.region
+		o.EndpointID, o.Account, o.Region = id, at.account, at.region
 		o.Reasons = []string{"could not read the endpoint's current state"}
 		o.Error = err.Error()
 		return o, err
@@ -150,39 +218,42 @@ func (r *Remediator) checkByID(ctx context.Context, id, account string, origin O
 		for _, e := range out.VpcEndpoints {
 			if aws.ToString(e.VpcEndpointId) == id {
 				if e.OwnerId == nil {
-					e.OwnerId = aws.String(account)
+					e.OwnerId = aws.String(at.account)
 				}
-				return r.check(ctx, e, origin, run)
+				return r.check(ctx, client, e, at.region, origin, run)
 			}
 		}
 	}
 	o := origin.outcome()
-	o.EndpointID, o.Account, o.Region = id, account, r.region
+	o.EndpointID, o.Account, o.Region = id, at.account, at.region
 	o.Verdict = NotFound
 	o.Reasons = []string{"the endpoint does not exist (any more)"}
 	return o, nil
 }
 
-// check decides about an endpoint whose state was just described, and writes
-// the template if it must, when its turn comes (MaxWritesPerSecond) and unless
-// the run's cutoff comes first. It makes at most one AWS call, the write.
-func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Origin, run Run) (Outcome, error) {
-	d := r.decide(e, origin)
+// check decides about an endpoint whose state was just described in region,
+// and writes the template if it must, when its turn comes
+// (MaxWritesPerSecond) and unless the run's cutoff comes first. It makes at
+// most one AWS call, the write.
+func (r *Remediator) check(ctx context.Context, client EC2, e types.VpcEndpoint, region string, origin Origin, run Run) (Outcome, error) {
+	d := r.decide(client, e, region, origin)
 	if d.tpl == nil {
 		return d.outcome, d.err
 	}
-	if !r.writes.wait(ctx, run) {
+	if !r.pacer(d.at).wait(ctx, run) {
 		return d.notWritten()
 	}
 	return r.write(ctx, d)
 }
 
 // decision is what an endpoint needs: tpl is set when the template must be
-// written.
+// written, with client, in place at.
 type decision struct {
 	outcome Outcome
 	tpl     *template
 	err     error
+	client  EC2
+	at      place
 }
 
 // notWritten is the outcome of a write the cutoff kept from starting.
@@ -191,13 +262,14 @@ func (d decision) notWritten() (Outcome, error) {
 	return d.outcome, fmt.Errorf("vpc endpoint %s: %w", d.outcome.EndpointID, ErrDeadlineNear)
 }
 
-// decide checks an endpoint's policy; it makes no AWS call.
-func (r *Remediator) decide(e types.VpcEndpoint, origin Origin) decision {
+// decide checks an endpoint's policy, listed or described with client in
+// region; it makes no AWS call.
+func (r *Remediator) decide(client EC2, e types.VpcEndpoint, region string, origin Origin) decision {
 	o := origin.outcome()
 	o.EndpointID = aws.ToString(e.VpcEndpointId)
 	o.ServiceName = aws.ToString(e.ServiceName)
 	o.Account = aws.ToString(e.OwnerId)
-	o.Region = r.region
+	o.Region = region
 	current := aws.ToString(e.PolicyDocument)
 	o.PolicyBeforeText = current
 	doc, parseErr := policy.Parse([]byte(current))
@@ -214,18 +286,20 @@ func (r *Remediator) decide(e types.VpcEndpoint, origin Origin) decision {
 		o.Reasons = []string{fmt.Sprintf("the endpoint is %s", strings.ToLower(string(e.State)))}
 		return decision{outcome: o}
 	}
-	name, region, ok := policytemplates.TemplateFor(o.ServiceName, r.cfg.Templates)
+	name, serviceRegion, ok := policytemplates.TemplateFor(o.ServiceName, r.cfg.Templates)
 	if !ok {
 		o.Reasons = []string{fmt.Sprintf("no template guards %s", quoteOrNone(o.ServiceName))}
 		return decision{outcome: o}
 	}
-	o.Region = region
+	// The template is the service's region's: an endpoint can reach another
+	// region's service.
+	o.Region = serviceRegion
 	if tag, ok := r.exemptTag(e.Tags); ok {
 		o.Verdict = Exempt
 		o.Reasons = []string{fmt.Sprintf("tagged %s", tag)}
 		return decision{outcome: o}
 	}
-	tpl, err := r.templates.get(name, region, o.Account)
+	tpl, err := r.templates.get(name, serviceRegion, o.Account)
 	if err != nil {
 		o.Reasons = []string{"could not render the template"}
 		o.Error = err.Error()
@@ -255,13 +329,13 @@ func (r *Remediator) decide(e types.VpcEndpoint, origin Origin) decision {
 		o.PolicyAfter, o.PolicyAfterText = tpl.hash, tpl.text
 		return decision{outcome: o}
 	}
-	return decision{outcome: o, tpl: tpl}
+	return decision{outcome: o, tpl: tpl, client: client, at: place{account: o.Account, region: region}}
 }
 
 // write puts the template on the endpoint: the one AWS call of a decision.
 func (r *Remediator) write(ctx context.Context, d decision) (Outcome, error) {
 	o := d.outcome
-	_, err := r.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{
+	_, err := d.client.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{
 		VpcEndpointId:  aws.String(o.EndpointID),
 		PolicyDocument: aws.String(d.tpl.text),
 	})

@@ -69,6 +69,10 @@ type Result struct {
 	// Unlisted is set when a sweep stopped before listing every page of
 	// endpoints: those beyond got no outcome at all.
 	Unlisted bool
+	// Resume is set when a sweep stopped before it was done; a continuation
+	// starts at the page NextToken names ("" for the first page).
+	Resume    bool
+	NextToken string
 }
 
 func (r Run) clock() Clock {

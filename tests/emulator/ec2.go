@@ -12,6 +12,11 @@ import (
 // credentials and nothing read from the machine's AWS configuration.
 func EC2Client(t testing.TB, url, region string) *ec2.Client {
 	t.Helper()
+	return NewEC2Client(url, region)
+}
+
+// NewEC2Client is EC2Client for programs without a testing.TB.
+func NewEC2Client(url, region string) *ec2.Client {
 	return ec2.NewFromConfig(aws.Config{
 		Region:       region,
 		BaseEndpoint: aws.String(url),

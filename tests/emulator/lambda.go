@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -202,9 +203,10 @@ func buildRIE(t testing.TB) string {
 // Lambda would start another execution environment.
 type Lambda struct {
 	// URL is the invocation URL: POST an event to it.
-	URL  string
-	proc *process
-	mu   sync.Mutex // held for the duration of an invocation
+	URL       string
+	proc      *process
+	bootstrap string
+	mu        sync.Mutex // held for the duration of an invocation
 }
 
 // LambdaEnv is the environment StartLambda gives the function before the
@@ -238,7 +240,7 @@ func StartLambda(t testing.TB, bootstrap string, env map[string]string) *Lambda 
 	var err error
 	for range 3 { // a free port can be taken before the RIE binds it
 		var l *Lambda
-		if l, err = launchLambda(context.Background(), rie, bootstrap, all); err == nil {
+		if l, err = launchLambda(context.Background(), rie, bootstrap, all, maxLog); err == nil {
 			t.Cleanup(func() {
 				l.proc.stop()
 				if t.Failed() {
@@ -252,7 +254,7 @@ func StartLambda(t testing.TB, bootstrap string, env map[string]string) *Lambda 
 	return nil
 }
 
-func launchLambda(ctx context.Context, rie, bootstrap string, env map[string]string) (*Lambda, error) {
+func launchLambda(ctx context.Context, rie, bootstrap string, env map[string]string, keepLog int) (*Lambda, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -273,11 +275,11 @@ func launchLambda(ctx context.Context, rie, bootstrap string, env map[string]str
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
-	p, err := startProcess("aws-lambda-rie", cmd)
+	p, err := startProcess("aws-lambda-rie", cmd, keepLog)
 	if err != nil {
 		return nil, err
 	}
-	l := &Lambda{URL: "http://" + addr + invocationPath, proc: p}
+	l := &Lambda{URL: "http://" + addr + invocationPath, proc: p, bootstrap: bootstrap}
 	// Ready when the RIE itself listens on addr. Anything accepting
 	// connections there would do for tcpReady, and another process can hold
 	// the port: the RIE then fails to bind it and exits.
@@ -376,9 +378,37 @@ func BuildRIE(out string) error { return buildRIEBinary(out) }
 // LaunchLambda runs bootstrap under the RIE binary rie as StartLambda does;
 // Close stops both.
 func LaunchLambda(ctx context.Context, rie, bootstrap string, env map[string]string) (*Lambda, error) {
+	return LaunchLambdaKeeping(ctx, rie, bootstrap, env, maxLog)
+}
+
+// LaunchLambdaKeeping is LaunchLambda keeping the last keepLog bytes of the
+// output instead of a megabyte, for an invocation that logs more (a sweep of
+// thousands of endpoints, whose outcomes InvokeLogged must return whole).
+func LaunchLambdaKeeping(ctx context.Context, rie, bootstrap string, env map[string]string, keepLog int) (*Lambda, error) {
 	all := LambdaEnv()
 	maps.Copy(all, env)
-	return launchLambda(ctx, rie, bootstrap, all)
+	return launchLambda(ctx, rie, bootstrap, all, keepLog)
+}
+
+// PeakKiB is the most memory the function's process has used so far (its
+// VmHWM), read from /proc: the RIE's child that runs the bootstrap.
+func (l *Lambda) PeakKiB() (int, error) {
+	for _, pid := range descendantsOf(l.proc.cmd.Process.Pid) {
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil || filepath.Base(exe) != filepath.Base(l.bootstrap) {
+			continue
+		}
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return 0, err
+		}
+		for line := range strings.SplitSeq(string(status), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			}
+		}
+	}
+	return 0, fmt.Errorf("the function process (%s) was not found below the RIE", l.bootstrap)
 }
 
 // Close stops the RIE and the function.

@@ -84,7 +84,7 @@ func launchMoto(ctx context.Context, serverPath string) (*Moto, error) {
 	cmd := exec.Command(serverPath, "-H", "127.0.0.1", "-p", "0")
 	// moto needs no credentials; keep the test's own AWS settings out of it.
 	cmd.Env = append(baseEnv(), "PYTHONUNBUFFERED=1")
-	p, err := startProcess("moto_server", cmd)
+	p, err := startProcess("moto_server", cmd, maxLog)
 	if err != nil {
 		return nil, err
 	}

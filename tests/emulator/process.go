@@ -51,8 +51,9 @@ type process struct {
 	err  error         // why it exited, once done is closed
 }
 
-func startProcess(name string, cmd *exec.Cmd) (*process, error) {
-	p := &process{name: name, cmd: cmd, out: &tailBuffer{max: maxLog}, done: make(chan struct{})}
+// startProcess starts cmd, keeping the last keepLog bytes of its output.
+func startProcess(name string, cmd *exec.Cmd, keepLog int) (*process, error) {
+	p := &process{name: name, cmd: cmd, out: &tailBuffer{max: keepLog}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// A grandchild that outlives the child keeps the output pipe open; do not
 	// wait for it after the child has exited.

@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,8 +49,8 @@ func run(runs int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("arm64 bootstrap (-tags lambda.norpc -trimpath -ldflags='-s -w'): %d bytes (%.1f MiB; target at most 10 MiB)\n",
-		info.Size(), float64(info.Size())/(1<<20))
+	fmt.Printf("arm64 bootstrap (%s): %d bytes (%.1f MiB; target at most %d MiB)\n",
+		build.MakefileFlags(), info.Size(), float64(info.Size())/(1<<20), build.MaxBootstrapBytes>>20)
 
 	// The emulator runs the function on this machine, so it measures a build
 	// for this machine with the same flags.
@@ -106,37 +104,8 @@ func coldStart(rie, bootstrap string) (time.Duration, int, error) {
 	if status != http.StatusOK || !strings.Contains(string(body), `"verdicts":{"skipped":1}`) {
 		return 0, 0, fmt.Errorf("invocation: HTTP %d: %s", status, body)
 	}
-	peak, err := peakKiB(bootstrap)
+	peak, err := fn.PeakKiB()
 	return elapsed, peak, err
-}
-
-// peakKiB finds the running function by its path and reads its VmHWM.
-func peakKiB(bootstrap string) (int, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err != nil || exe != bootstrap {
-			continue
-		}
-		f, err := os.Open(filepath.Join("/proc", e.Name(), "status"))
-		if err != nil {
-			return 0, err
-		}
-		defer f.Close()
-		lines := bufio.NewScanner(f)
-		for lines.Scan() {
-			if rest, ok := strings.CutPrefix(lines.Text(), "VmHWM:"); ok {
-				return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			}
-		}
-	}
-	return 0, fmt.Errorf("the function process (%s) was not found", bootstrap)
 }
 
 func mib(kib int) float64 { return float64(kib) / 1024 }
