@@ -40,7 +40,12 @@ func Build(app awscdk.App, moduleRoot, account string) ([]awscdk.Stack, error) {
 		}
 		return p
 	}
-	if len(settings.Regions) == 0 {
+	if settings.Organization != nil {
+		stacks, err = buildOrganization(app, props)
+		if err != nil {
+			return nil, err
+		}
+	} else if len(settings.Regions) == 0 {
 		stacks = append(stacks, New(app, StackName, props("")))
 	}
 	for _, region := range settings.Regions {

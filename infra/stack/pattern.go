@@ -41,7 +41,9 @@ func ServiceNameSuffixes(services []string) []string {
 
 // EventDetail is the "detail" part of the event rule's pattern: successful
 // CreateVpcEndpoint calls for a guarded service and successful
-// ModifyVpcEndpoint calls, both unless made by selfRoleARN.
+// ModifyVpcEndpoint calls, both unless made by selfRoleARN (by anyone when it
+// is nil: an organization's hub bus, whose member rules left vpce-guard's own
+// calls out already).
 //
 // Only Create carries the service name; a Modify names the endpoint alone, so
 // every Modify is let through and the function skips other services after one
@@ -62,9 +64,12 @@ func EventDetail(services []string, selfRoleARN any) map[string]any {
 		},
 		{"eventName": []any{EventModify}},
 	}
-	callers := []map[string]any{
-		issuerARN(map[string]any{"anything-but": selfRoleARN}),
-		issuerARN(map[string]any{"exists": false}),
+	callers := []map[string]any{{}}
+	if selfRoleARN != nil {
+		callers = []map[string]any{
+			issuerARN(map[string]any{"anything-but": selfRoleARN}),
+			issuerARN(map[string]any{"exists": false}),
+		}
 	}
 	var branches []any
 	for _, call := range calls {

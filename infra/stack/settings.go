@@ -30,6 +30,13 @@ const (
 	KeyLogRetentionDays = "logRetentionDays"
 	KeyCreateTrail      = "createTrail"
 	KeyAlarmEmail       = "alarmEmail"
+
+	// An AWS Organization's hub and members (organization.go).
+	KeyOrganization    = "organization"
+	KeyOrganizationID  = "organizationId"
+	KeyMemberOUs       = "memberOUs"
+	KeyMemberRegions   = "memberRegions"
+	KeyUnitConcurrency = "unitConcurrency"
 )
 
 // Keys lists every context key the app reads.
@@ -38,6 +45,7 @@ func Keys() []string {
 		KeyRegions, KeyDryRun, KeyServices, KeyLogsTemplate, KeyLogGroupPatterns,
 		KeyCheckMode, KeyExemptTag, KeySweepConcurrency, KeyMaxWritesPerSec, KeySweepSchedule,
 		KeyLogLevel, KeyLogRetentionDays, KeyCreateTrail, KeyAlarmEmail,
+		KeyOrganization, KeyOrganizationID, KeyMemberOUs, KeyMemberRegions, KeyUnitConcurrency,
 	}
 }
 
@@ -77,7 +85,32 @@ type Settings struct {
 	CreateTrail bool
 	// AlarmEmail, when set, is subscribed to an SNS topic that the alarms notify.
 	AlarmEmail string
+	// Organization, when set, makes the app an organization's hub, one stack
+	// per member region, which rolls the members out with StackSets.
+	Organization *Organization
 }
+
+// Organization is the deployment across an AWS Organization.
+type Organization struct {
+	// ID is the organization's, o-…: the hub bus admits its accounts only,
+	// and the member role trusts the hub only from within it.
+	ID string
+	// OUs get the member stacks, in every region of Regions, including
+	// accounts created in them later.
+	OUs []string
+	// Regions are the member regions, each with a hub stack; the first is
+	// the primary: it holds the sweep and the stack sets, and the member
+	// role's single stack instance per account.
+	Regions []string
+	// UnitConcurrency bounds the sweep units running at once.
+	UnitConcurrency int
+}
+
+// DefaultUnitConcurrency is how many sweep units run at once: each is another
+// account's EC2 token buckets, so it is the hub's Lambda concurrency it spends.
+const DefaultUnitConcurrency = 10
+
+var organizationID = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 
 // ContextError is a context value the app cannot use.
 type ContextError struct {
@@ -108,11 +141,17 @@ var envKeys = map[string]string{
 	config.EnvExemptTag:        KeyExemptTag,
 	config.EnvSweepConcurrency: KeySweepConcurrency,
 	config.EnvMaxWritesPerSec:  KeyMaxWritesPerSec,
+	config.EnvMemberOUs:        KeyMemberOUs,
+	config.EnvMemberRegions:    KeyMemberRegions,
 }
 
-// placeholderRoleARN stands in for the function's role, whose ARN is only
-// known at deployment, when the environment is validated at synth.
-const placeholderRoleARN = "arn:aws:iam::123456789012:role/vpce-guard-function"
+// placeholderRoleARN and placeholderQueueURL stand in for the function's role
+// and its sweep queue, only known at deployment, when the environment is
+// validated at synth.
+const (
+	placeholderRoleARN  = "arn:aws:iam::123456789012:role/vpce-guard-function"
+	placeholderQueueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/vpce-guard-units"
+)
 
 // SettingsFromContext reads and validates the settings. lookup returns a
 // context value or nil (Node.TryGetContext); present lists every context key
@@ -164,6 +203,7 @@ func SettingsFromContext(lookup func(key string) any, present []string) (Setting
 		s.LogRetentionDays = n
 	}
 	r.checkRegions(s.Regions)
+	s.Organization = r.organization(s)
 	if s.AlarmEmail != "" {
 		if a, err := mail.ParseAddress(s.AlarmEmail); err != nil || a.Address != s.AlarmEmail {
 			r.fail(KeyAlarmEmail, "want one email address, like ops@example.com")
@@ -173,7 +213,11 @@ func SettingsFromContext(lookup func(key string) any, present []string) (Setting
 
 	// The function refuses to start on a bad setting; finding it here, with
 	// the function's own validation, stops the deployment instead.
-	if _, err := config.FromEnv(envLookup(s.Environment(placeholderRoleARN))); err != nil {
+	env := s.Environment(placeholderRoleARN)
+	if s.Organization != nil {
+		env = s.HubEnvironment(placeholderRoleARN, placeholderQueueURL)
+	}
+	if _, err := config.FromEnv(envLookup(env)); err != nil {
 		for _, e := range unjoin(err) {
 			var v *config.VariableError
 			if errors.As(e, &v) {
@@ -213,6 +257,20 @@ func (s Settings) Environment(selfRoleARN string) map[string]string {
 	}
 	if len(s.LogGroupPatterns) > 0 {
 		env[config.EnvLogGroupPatterns] = strings.Join(s.LogGroupPatterns, ",")
+	}
+	return env
+}
+
+// HubEnvironment is the environment of a hub's function: Environment's, and
+// the member role's name; for the primary hub (queueURL set) the sweep's
+// queue, OUs and regions.
+func (s Settings) HubEnvironment(selfRoleARN, queueURL string) map[string]string {
+	env := s.Environment(selfRoleARN)
+	env[config.EnvMemberRoleName] = MemberRoleName
+	if queueURL != "" {
+		env[config.EnvSweepQueueURL] = queueURL
+		env[config.EnvMemberOUs] = strings.Join(s.Organization.OUs, ",")
+		env[config.EnvMemberRegions] = strings.Join(s.Organization.Regions, ",")
 	}
 	return env
 }
@@ -327,14 +385,60 @@ func (r *reader) list(key string) []string {
 // an availability zone or a typo, and leaves the list of regions to AWS.
 var region = regexp.MustCompile(`^[a-z]{2,}(-[a-z]+)+-\d+$`)
 
-func (r *reader) checkRegions(regions []string) {
+// organization reads the organization keys: all of them with
+// organization=true, none without.
+func (r *reader) organization(s Settings) *Organization {
+	keys := []string{KeyOrganizationID, KeyMemberOUs, KeyMemberRegions, KeyUnitConcurrency}
+	if !r.boolean(KeyOrganization) {
+		for _, key := range keys {
+			if _, set := r.strSet(key); set || r.lookup(key) != nil {
+				r.fail(key, "only with organization=true")
+			}
+		}
+		return nil
+	}
+	o := &Organization{
+		ID:              r.str(KeyOrganizationID),
+		OUs:             r.list(KeyMemberOUs),
+		Regions:         r.list(KeyMemberRegions),
+		UnitConcurrency: DefaultUnitConcurrency,
+	}
+	if !organizationID.MatchString(o.ID) {
+		r.fail(KeyOrganizationID, "want the organization's ID, o- and 10 to 32 letters and digits (aws organizations describe-organization)")
+	}
+	if len(o.OUs) == 0 {
+		r.fail(KeyMemberOUs, "want the OUs whose accounts get the member stacks (ou-…, or the root r-…)")
+	}
+	if len(o.Regions) == 0 {
+		r.fail(KeyMemberRegions, "want the regions to guard; the first holds the sweep and the stack sets")
+	}
+	r.checkRegionList(KeyMemberRegions, o.Regions)
+	if len(s.Regions) > 0 {
+		r.fail(KeyRegions, "not with organization=true: memberRegions says where the hub stacks go")
+	}
+	if s.CreateTrail {
+		r.fail(KeyCreateTrail, "not with organization=true: use an organization trail, or a trail in every member account")
+	}
+	if v := r.str(KeyUnitConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 || n > 1000 {
+			r.fail(KeyUnitConcurrency, "want a whole number from 2 to 1000 (Lambda's limits for an SQS event source)")
+		}
+		o.UnitConcurrency = n
+	}
+	return o
+}
+
+func (r *reader) checkRegions(regions []string) { r.checkRegionList(KeyRegions, regions) }
+
+func (r *reader) checkRegionList(key string, regions []string) {
 	seen := map[string]bool{}
 	for _, name := range regions {
 		switch {
 		case !region.MatchString(name):
-			r.fail(KeyRegions, fmt.Sprintf("%q is not a region name like eu-west-1", name))
+			r.fail(key, fmt.Sprintf("%q is not a region name like eu-west-1", name))
 		case seen[name]:
-			r.fail(KeyRegions, fmt.Sprintf("%q is listed twice", name))
+			r.fail(key, fmt.Sprintf("%q is listed twice", name))
 		}
 		seen[name] = true
 	}

@@ -67,31 +67,69 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	st := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	s := props.Settings
 
-	logGroup := awslogs.NewLogGroup(st, jsii.String("FunctionLogs"), &awslogs.LogGroupProps{
-		Retention: retentionDays[s.LogRetentionDays],
-		// The log group is the record of what vpce-guard changed: it outlives the stack.
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
-
-	failed := awssqs.NewQueue(st, jsii.String("FailedEvents"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(FailedEventsRetentionDays)),
-	})
-
 	role := awsiam.NewRole(st, jsii.String("FunctionRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("vpce-guard: reads VPC endpoints and rewrites their policies"),
 	})
-	for _, statement := range functionStatements(s, logGroup, failed) {
+	g := newGuard(st, props, role, s.Environment(*role.RoleArn()))
+	for _, statement := range functionStatements(s, g.logGroup, g.failed) {
 		role.AddToPrincipalPolicy(statement)
 	}
 
+	awsevents.NewRule(st, jsii.String("EndpointChanges"), &awsevents.RuleProps{
+		Description: jsii.String("vpce-guard: CreateVpcEndpoint for guarded services and ModifyVpcEndpoint, by anyone but vpce-guard"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(EventSource),
+			DetailType: jsii.Strings(EventDetailType),
+			Detail:     ptr(EventDetail(s.GuardedServices(), *role.RoleArn())),
+		},
+		Targets: &[]awsevents.IRuleTarget{g.target()},
+	})
+	if s.SweepSchedule != "" {
+		awsevents.NewRule(st, jsii.String("Sweep"), &awsevents.RuleProps{
+			Description: jsii.String("vpce-guard: checks every VPC endpoint of the region"),
+			Schedule:    awsevents.Schedule_Expression(jsii.String(s.SweepSchedule)),
+			Targets:     &[]awsevents.IRuleTarget{g.target()},
+		})
+	}
+	if s.CreateTrail {
+		trail(st)
+	}
+	g.finish(s)
+	output(st, "FunctionRoleArn", role.RoleArn(), "the function's role, which the event rule leaves out")
+	suppress(role, g.failed)
+	return st
+}
+
+// guard is what every vpce-guard stack has: the function, its log group, its
+// failure queue, alarms and, on request, an alarm topic.
+type guard struct {
+	st       awscdk.Stack
+	fn       awslambda.Function
+	logGroup awslogs.LogGroup
+	failed   awssqs.Queue
+}
+
+// newGuard adds the function, with role and environment env, its log group
+// and its failure queue to st.
+func newGuard(st awscdk.Stack, props *Props, role awsiam.IRole, environment map[string]string) *guard {
+	s := props.Settings
+	g := &guard{st: st}
+	g.logGroup = awslogs.NewLogGroup(st, jsii.String("FunctionLogs"), &awslogs.LogGroupProps{
+		Retention: retentionDays[s.LogRetentionDays],
+		// The log group is the record of what vpce-guard changed: it outlives the stack.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	g.failed = awssqs.NewQueue(st, jsii.String("FailedEvents"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(FailedEventsRetentionDays)),
+	})
 	env := map[string]*string{}
-	for k, v := range s.Environment(*role.RoleArn()) {
+	for k, v := range environment {
 		env[k] = jsii.String(v)
 	}
-	fn := awslambda.NewFunction(st, jsii.String("Function"), &awslambda.FunctionProps{
+	g.fn = awslambda.NewFunction(st, jsii.String("Function"), &awslambda.FunctionProps{
 		Description:  jsii.String("vpce-guard: keeps VPC endpoint policies no broader than their template"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
@@ -108,75 +146,46 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		MemorySize:            jsii.Number(MemoryMB),
 		Timeout:               awscdk.Duration_Minutes(jsii.Number(TimeoutMinutes)),
 		Role:                  role,
-		LogGroup:              logGroup,
+		LogGroup:              g.logGroup,
 		LoggingFormat:         awslambda.LoggingFormat_JSON,
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel(s.LogLevel),
 		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
 		Environment:           &env,
 		RetryAttempts:         jsii.Number(RetryAttempts),
 		MaxEventAge:           awscdk.Duration_Hours(jsii.Number(MaxEventAgeHours)),
-		OnFailure:             &queueDestination{queue: failed},
+		OnFailure:             &queueDestination{queue: g.failed},
 	})
+	return g
+}
 
-	// Events EventBridge could not deliver to the function end up with the
-	// ones the function failed on.
-	target := func() awsevents.IRuleTarget {
-		return awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{DeadLetterQueue: failed})
-	}
-	awsevents.NewRule(st, jsii.String("EndpointChanges"), &awsevents.RuleProps{
-		Description: jsii.String("vpce-guard: CreateVpcEndpoint for guarded services and ModifyVpcEndpoint, by anyone but vpce-guard"),
-		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings(EventSource),
-			DetailType: jsii.Strings(EventDetailType),
-			Detail:     ptr(EventDetail(s.GuardedServices(), *role.RoleArn())),
-		},
-		Targets: &[]awsevents.IRuleTarget{target()},
-	})
-	if s.SweepSchedule != "" {
-		awsevents.NewRule(st, jsii.String("Sweep"), &awsevents.RuleProps{
-			Description: jsii.String("vpce-guard: checks every VPC endpoint of the region"),
-			Schedule:    awsevents.Schedule_Expression(jsii.String(s.SweepSchedule)),
-			Targets:     &[]awsevents.IRuleTarget{target()},
-		})
-	}
+// target is the function as a rule's target: events EventBridge could not
+// deliver to it end up with the ones it failed on.
+func (g *guard) target() awsevents.IRuleTarget {
+	return awseventstargets.NewLambdaFunction(g.fn, &awseventstargets.LambdaFunctionProps{DeadLetterQueue: g.failed})
+}
 
+// finish adds the alarms, the topic they notify, and the outputs.
+func (g *guard) finish(s Settings) {
 	var topic awssns.Topic
 	if s.AlarmEmail != "" {
-		topic = alarmTopic(st, s.AlarmEmail)
+		topic = alarmTopic(g.st, s.AlarmEmail)
 	}
-	for _, alarm := range alarms(st, s, fn, failed) {
+	for _, alarm := range alarms(g.st, s, g.fn, g.failed) {
 		if topic != nil {
 			alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 		}
 	}
-
-	if s.CreateTrail {
-		trail(st)
-	}
-
-	output(st, "FunctionName", fn.FunctionName(), "the function; its logs and metrics tell what it did")
-	output(st, "FunctionRoleArn", role.RoleArn(), "the function's role, which the event rule leaves out")
-	output(st, "FailedEventsQueueUrl", failed.QueueUrl(), "events the function could not handle after its retries")
+	output(g.st, "FunctionName", g.fn.FunctionName(), "the function; its logs and metrics tell what it did")
+	output(g.st, "FailedEventsQueueUrl", g.failed.QueueUrl(), "events the function could not handle after its retries")
 	if topic != nil {
-		output(st, "AlarmTopicArn", topic.TopicArn(), "the alarms' SNS topic")
+		output(g.st, "AlarmTopicArn", topic.TopicArn(), "the alarms' SNS topic")
 	}
-
-	suppress(role, failed)
-	return st
 }
 
 // functionStatements are the function role's permissions, all of them:
 // reading endpoints, rewriting their policies (unless in dry-run mode),
 // writing its own logs, and sending failed events to its queue.
 func functionStatements(s Settings, logGroup awslogs.LogGroup, failed awssqs.Queue) []awsiam.PolicyStatement {
-	statement := func(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
-		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String(sid),
-			Effect:    awsiam.Effect_ALLOW,
-			Actions:   jsii.Strings(actions...),
-			Resources: &resources,
-		})
-	}
 	statements := []awsiam.PolicyStatement{
 		// DescribeVpcEndpoints supports no resource-level permissions.
 		statement("DescribeEndpoints", []string{"ec2:DescribeVpcEndpoints"}, jsii.String("*")),
@@ -185,11 +194,27 @@ func functionStatements(s Settings, logGroup awslogs.LogGroup, failed awssqs.Que
 		statements = append(statements, statement("RewriteEndpointPolicies", []string{"ec2:ModifyVpcEndpoint"},
 			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"), nil)))
 	}
-	return append(statements,
+	return append(statements, ownStatements(logGroup, failed)...)
+}
+
+// ownStatements let the function write its own logs and send to its failure
+// queue.
+func ownStatements(logGroup awslogs.LogGroup, failed awssqs.Queue) []awsiam.PolicyStatement {
+	return []awsiam.PolicyStatement{
 		// The log group's ARN ends in :*, which covers its streams.
 		statement("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, logGroup.LogGroupArn()),
 		statement("SendFailedEvents", []string{"sqs:SendMessage"}, failed.QueueArn()),
-	)
+	}
+}
+
+// statement is an Allow of actions on resources.
+func statement(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String(sid),
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings(actions...),
+		Resources: &resources,
+	})
 }
 
 // queueDestination is the function's on-failure destination. Unlike
