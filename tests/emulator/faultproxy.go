@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +31,11 @@ type Fault struct {
 	// Forward passes the request on to the emulator before answering with
 	// the error: the call took effect but the caller is told it failed.
 	Forward bool
+	// Query answers in the error format of the query services other than
+	// EC2 (STS, IAM): <ErrorResponse><Error>…</Error></ErrorResponse>.
+	Query bool
+	// Message is the error's message; a default names the proxy.
+	Message string
 }
 
 // Throttle is EC2's throttling answer: HTTP 503 RequestLimitExceeded, which
@@ -71,6 +78,9 @@ type faultRule struct {
 	action string
 	fault  Fault
 	left   int // requests still to fault; negative: all of them
+	// decide, when set, chooses the fault for each request of action
+	// instead: ok false passes the request on.
+	decide func(form url.Values) (Fault, bool)
 }
 
 // Request is one request the proxy saw.
@@ -85,11 +95,22 @@ type Request struct {
 // 127.0.0.1, closed when t ends.
 func StartFaultProxy(t testing.TB, target string) *FaultProxy {
 	t.Helper()
+	p, stop, err := LaunchFaultProxy(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return p
+}
+
+// LaunchFaultProxy is StartFaultProxy for programs without a testing.TB;
+// stop closes it.
+func LaunchFaultProxy(target string) (p *FaultProxy, stop func(), err error) {
 	u, err := url.Parse(target)
 	if err != nil {
-		t.Fatalf("fault proxy target %q: %v", target, err)
+		return nil, nil, fmt.Errorf("fault proxy target %q: %w", target, err)
 	}
-	p := &FaultProxy{proxy: &httputil.ReverseProxy{
+	p = &FaultProxy{proxy: &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) },
 		// Let the client see the emulator's own failures as they are.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -98,8 +119,7 @@ func StartFaultProxy(t testing.TB, target string) *FaultProxy {
 	}}
 	srv := httptest.NewServer(p)
 	p.URL = srv.URL
-	t.Cleanup(srv.Close)
-	return p
+	return p, srv.Close, nil
 }
 
 // Inject faults the next count requests of action (all of them when count is
@@ -109,6 +129,14 @@ func (p *FaultProxy) Inject(action string, f Fault, count int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rules = append(p.rules, &faultRule{action: action, fault: f, left: count})
+}
+
+// InjectFunc has decide choose, for every request of action from its
+// parameters, the fault to answer with; ok false passes the request on.
+func (p *FaultProxy) InjectFunc(action string, decide func(form url.Values) (f Fault, ok bool)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rules = append(p.rules, &faultRule{action: action, left: -1, decide: decide})
 }
 
 // Clear removes the rules not used up yet.
@@ -152,11 +180,18 @@ func (p *FaultProxy) take(action string, form url.Values) (Fault, bool, int) {
 		if r.action != action || r.left == 0 {
 			continue
 		}
+		fault := r.fault
+		if r.decide != nil {
+			var ok bool
+			if fault, ok = r.decide(form); !ok {
+				continue
+			}
+		}
 		if r.left > 0 {
 			r.left--
 		}
-		p.log[i].Fault = r.fault.Name
-		return r.fault, true, i
+		p.log[i].Fault = fault.Name
+		return fault, true, i
 	}
 	return Fault{}, false, i
 }
@@ -181,6 +216,20 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	action := form.Get("Action")
+	if target := r.Header.Get("X-Amz-Target"); action == "" && target != "" {
+		// The JSON protocols (SQS, Organizations) name the action in a header,
+		// as Service.Action.
+		action = target[strings.LastIndexByte(target, '.')+1:]
+		form = url.Values{}
+		var fields map[string]any
+		if json.Unmarshal(body, &fields) == nil {
+			for k, v := range fields {
+				if s, ok := v.(string); ok {
+					form.Set(k, s)
+				}
+			}
+		}
+	}
 	fault, ok, i := p.take(action, form)
 	if !ok {
 		rec := &statusRecorder{ResponseWriter: w}
@@ -206,7 +255,23 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.proxy.ServeHTTP(rec, r)
 	}
 	p.setStatus(i, fault.Status)
-	writeEC2Error(w, fault.Status, fault.Code, fmt.Sprintf("injected by the fault proxy (%s)", fault.Name))
+	message := fault.Message
+	if message == "" {
+		message = fmt.Sprintf("injected by the fault proxy (%s)", fault.Name)
+	}
+	if fault.Query {
+		writeQueryError(w, fault.Status, fault.Code, message)
+		return
+	}
+	writeEC2Error(w, fault.Status, fault.Code, message)
+}
+
+// writeQueryError answers as STS and IAM do.
+func writeQueryError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
+		xmlEscape(code), xmlEscape(message))
 }
 
 // writeEC2Error answers as EC2 does, with its XML error document.
