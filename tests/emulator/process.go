@@ -53,7 +53,12 @@ type process struct {
 
 func startProcess(name string, cmd *exec.Cmd) (*process, error) {
 	p := &process{name: name, cmd: cmd, out: &tailBuffer{max: maxLog}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
+	// A caller that reads the standard output itself (event-ruler's answers)
+	// sets it; everything else goes to the kept output.
+	if cmd.Stdout == nil {
+		cmd.Stdout = p.out
+	}
+	cmd.Stderr = p.out
 	// A grandchild that outlives the child keeps the output pipe open; do not
 	// wait for it after the child has exited.
 	cmd.WaitDelay = 2 * time.Second
