@@ -2,8 +2,6 @@ package emulator_test
 
 import (
 	"context"
-	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -54,23 +52,5 @@ func TestEventRuler(t *testing.T) {
 	}
 	if _, err := ruler.Match(ctx, []byte(`{"detail": `)); err == nil {
 		t.Error("an event that is not JSON matched without an error")
-	}
-}
-
-// Without the jar, a test is skipped (and fails under make test, as
-// TestMissingMotoFailsWhenRequired shows for moto).
-func TestMissingEventRulerSkips(t *testing.T) {
-	t.Setenv(emulator.EnvEventRuler, filepath.Join(t.TempDir(), "no-ruler.jar"))
-	t.Setenv(emulator.EnvRequireEmulators, "")
-	if _, err := emulator.EventRulerJarPath(); !errors.Is(err, emulator.ErrNotInstalled) {
-		t.Errorf("EventRulerJarPath error = %v, want ErrNotInstalled", err)
-	}
-	var skipped bool
-	t.Run("inner", func(t *testing.T) {
-		defer func() { skipped = t.Skipped() }()
-		emulator.StartEventRuler(t)
-	})
-	if !skipped {
-		t.Error("StartEventRuler without its jar did not skip")
 	}
 }
