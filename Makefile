@@ -107,7 +107,7 @@ MVN ?= mvn
 event-ruler: $(EVENT_RULER_JAR)
 
 $(EVENT_RULER_JAR): tests/ruler/pom.xml $(wildcard tests/ruler/src/main/java/vpceguard/ruler/*.java)
-	$(MVN) -B -q -Dstyle.color=never -Dmaven.repo.local=$(CURDIR)/.tools/m2 -f tests/ruler/pom.xml package
+	$(MVN) -B -q -Dmaven.repo.local=$(CURDIR)/.tools/m2 -f tests/ruler/pom.xml package
 	touch $@
 
 unit: event-ruler
