@@ -64,6 +64,7 @@ unit: test-binaries
 	VPCE_GUARD_BOOTSTRAP=$(CURDIR)/$(TEST_BIN)/bootstrap \
 	VPCE_GUARD_RIE=$(CURDIR)/$(TEST_BIN)/aws-lambda-rie \
 	VPCE_GUARD_ARM64_BOOTSTRAP=$(CURDIR)/$(TEST_BIN)/linux-arm64/bootstrap \
+	VPCE_GUARD_EVENT_RULER=$(CURDIR)/$(EVENT_RULER_JAR) \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 ## demo: the whole story on this machine, no AWS account: moto, the emulated Lambda, before and after
@@ -97,6 +98,24 @@ $(NPM_TOOLS)/.installed: infra/package.json infra/package-lock.json
 
 # The infra tests run the CDK through jsii on Node.js 22.
 unit: infra-tools
+
+## event-ruler: the jar the event pattern tests run AWS's event-ruler in (tests/ruler: Java 17 and Maven; artifacts from Maven Central into .tools/m2)
+# Built once here, never by a test; a rebuild needs no network.
+EVENT_RULER_JAR := tests/ruler/target/ruler-check.jar
+MVN ?= mvn
+.PHONY: event-ruler clean-event-ruler
+event-ruler: $(EVENT_RULER_JAR)
+
+$(EVENT_RULER_JAR): tests/ruler/pom.xml $(wildcard tests/ruler/src/main/java/vpceguard/ruler/*.java)
+	$(MVN) -B -q -Dmaven.repo.local=$(CURDIR)/.tools/m2 -f tests/ruler/pom.xml package
+	touch $@
+
+unit: event-ruler
+
+clean-event-ruler:
+	rm -rf tests/ruler/target .tools/m2
+
+clean: clean-event-ruler
 
 ## infra-lint-venv: cfn-lint, pinned in infra/requirements.txt
 infra-lint-venv: $(INFRA_VENV)/.installed

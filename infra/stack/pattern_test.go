@@ -31,39 +31,93 @@ type fixture struct {
 	event map[string]any
 }
 
+// patternCases are the contexts the event pattern is tested in, each with the
+// fixtures its rule must match; every other fixture must not match.
+func patternCases() []patternCase {
+	// Any caller but vpce-guard's own role, for a guarded service.
+	matchAll := []string{
+		"events/create-logs.json", "events/create-logs-fips-by-role.json", "events/create-stream-logs.json",
+		"events/create-events-china.json", "events/create-events-fips.json",
+		"events/create-logs-by-root.json", "events/create-logs-by-aws-service.json",
+		"events/create-logs-by-cloudformation.json", "events/create-logs-by-identity-center.json",
+		"events/create-logs-from-console.json",
+		"events/modify.json", "events/modify-reset-by-role.json", "events/modify-from-console.json",
+	}
+	matchLogsOnly := slices.DeleteFunc(slices.Clone(matchAll), func(name string) bool { return strings.Contains(name, "-events-") })
+	return []patternCase{
+		{"every service", nil, matchAll},
+		{"logs only", map[string]any{stack.KeyServices: "logs"}, matchLogsOnly},
+	}
+}
+
+type patternCase struct {
+	name    string
+	context map[string]any
+	want    []string // fixture names
+}
+
+// pattern is the case's pattern as synthesized, with the role's ARN in it.
+func (c patternCase) pattern(t *testing.T) string {
+	t.Helper()
+	_, tpl := synth(t, c.context).only(t)
+	return concretePattern(t, eventPattern(t, tpl))
+}
+
+// checkMatched compares the fixtures a matcher matched with the case's.
+func (c patternCase) checkMatched(t *testing.T, got []string) {
+	t.Helper()
+	got = slices.Sorted(slices.Values(got))
+	want := slices.Sorted(slices.Values(c.want))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the rule matched\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // The synthesized pattern, on a rule of moto's EventBridge (the real
 // implementation of EventBridge's matching that the replay tests use), with
 // an SQS queue as target: every fixture is sent with PutEvents, and the queue
 // says which ones the rule matched.
 func TestEventPatternOnEventBridge(t *testing.T) {
 	fixtures := loadFixtures(t)
-	// Every fixture not listed here must not match, whatever the services.
-	matchAll := []string{
-		"events/create-logs.json", "events/create-logs-fips-by-role.json", "events/create-stream-logs.json",
-		"events/create-events-china.json", "events/create-events-fips.json",
-		"events/modify.json", "events/modify-reset-by-role.json",
-	}
-	matchLogsOnly := slices.DeleteFunc(slices.Clone(matchAll), func(name string) bool { return strings.Contains(name, "-events-") })
-
 	moto := emulator.StartMoto(t)
-	for _, tt := range []struct {
-		name    string
-		context map[string]any
-		want    []string
-	}{
-		{"every service", nil, matchAll},
-		{"logs only", map[string]any{stack.KeyServices: "logs"}, matchLogsOnly},
-	} {
+	for _, tt := range patternCases() {
 		t.Run(tt.name, func(t *testing.T) {
-			_, tpl := synth(t, tt.context).only(t)
-			pattern := concretePattern(t, eventPattern(t, tpl))
-			got := matched(t, moto.URL, strings.ReplaceAll(tt.name, " ", "-"), pattern, fixtures)
-			slices.Sort(got)
-			want := slices.Clone(tt.want)
-			slices.Sort(want)
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("the rule matched\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			tt.checkMatched(t, matched(t, moto.URL, strings.ReplaceAll(tt.name, " ", "-"), tt.pattern(t), fixtures))
+		})
+	}
+}
+
+// The same pattern and fixtures on event-ruler, AWS's open-source Java
+// library for EventBridge-style patterns, whose matcher is closer to
+// EventBridge's than moto's is: each case's pattern is a rule of one machine,
+// and every fixture, envelope and all, is matched against it.
+func TestEventPatternOnEventRuler(t *testing.T) {
+	fixtures := loadFixtures(t)
+	ruler := emulator.StartEventRuler(t)
+	for _, tt := range patternCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			rule := strings.ReplaceAll(tt.name, " ", "-")
+			if err := ruler.AddRule(ctx, rule, []byte(tt.pattern(t))); err != nil {
+				t.Fatal(err)
 			}
+			var got []string
+			for _, f := range fixtures {
+				event, err := json.Marshal(f.event)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rules, err := ruler.Match(ctx, event)
+				if err != nil {
+					t.Fatalf("%s: %v", f.name, err)
+				}
+				// The machine also holds the other cases' rules.
+				if slices.Contains(rules, rule) {
+					got = append(got, f.name)
+				}
+			}
+			tt.checkMatched(t, got)
 		})
 	}
 }

@@ -9,14 +9,19 @@
 //     ([StartLambda]) and invoked over HTTP exactly as Lambda would;
 //   - a reverse proxy between the function and moto that injects throttling,
 //     server errors and slow answers per EC2 action ([StartFaultProxy]);
-//   - an SDK client for moto with dummy credentials ([EC2Client]).
+//   - an SDK client for moto with dummy credentials ([EC2Client]);
+//   - AWS's event-ruler, the open-source matcher of EventBridge-style
+//     patterns, in a Java process that answers on its standard output
+//     ([StartEventRuler]), found through VPCE_GUARD_EVENT_RULER or the jar
+//     make event-ruler builds.
 //
-// Every process listens on 127.0.0.1 on a free port, is waited for until it
-// answers, is stopped when the test (or, for the shared moto, the test binary)
-// ends, and has its log printed when the test failed.
+// Every server listens on 127.0.0.1 on a free port and is waited for until it
+// answers; every process is stopped when the test (or, for the shared moto,
+// the test binary) ends, and has its log printed when the test failed.
 //
-// When moto is missing, a test skips with a hint to run make test, unless
-// VPCE_GUARD_REQUIRE_EMULATORS=1 (set by make test), where it fails instead.
+// When moto or event-ruler is missing, a test skips with a hint to run make
+// test, unless VPCE_GUARD_REQUIRE_EMULATORS=1 (set by make test), where it
+// fails instead.
 //
 // A test binary that shares moto and the builds calls [Main] from TestMain:
 //

@@ -11,20 +11,33 @@ import (
 	"github.com/vpce-guard/vpce-guard/tests/emulator"
 )
 
-// Without moto, a test is skipped with a hint to run make test...
-func TestMissingMotoSkips(t *testing.T) {
-	t.Setenv(emulator.EnvMotoServer, filepath.Join(t.TempDir(), "no-moto_server"))
-	t.Setenv(emulator.EnvRequireEmulators, "")
-	if _, err := emulator.MotoServerPath(); !errors.Is(err, emulator.ErrNotInstalled) {
-		t.Errorf("MotoServerPath error = %v, want ErrNotInstalled", err)
-	}
-	var skipped bool
-	t.Run("inner", func(t *testing.T) {
-		defer func() { skipped = t.Skipped() }()
-		emulator.StartMoto(t)
-	})
-	if !skipped {
-		t.Error("StartMoto without moto did not skip")
+// Without moto or the event-ruler jar, a test is skipped with a hint to run
+// make test...
+func TestMissingToolSkips(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		env   string
+		path  func() (string, error)
+		start func(testing.TB)
+	}{
+		{"moto", emulator.EnvMotoServer, emulator.MotoServerPath, func(t testing.TB) { emulator.StartMoto(t) }},
+		{"event-ruler", emulator.EnvEventRuler, emulator.EventRulerJarPath, func(t testing.TB) { emulator.StartEventRuler(t) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(tt.env, filepath.Join(t.TempDir(), "not-there"))
+			t.Setenv(emulator.EnvRequireEmulators, "")
+			if _, err := tt.path(); !errors.Is(err, emulator.ErrNotInstalled) {
+				t.Errorf("path error = %v, want ErrNotInstalled", err)
+			}
+			var skipped bool
+			t.Run("inner", func(t *testing.T) {
+				defer func() { skipped = t.Skipped() }()
+				tt.start(t)
+			})
+			if !skipped {
+				t.Errorf("starting %s without it did not skip", tt.name)
+			}
+		})
 	}
 }
 

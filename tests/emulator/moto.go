@@ -60,13 +60,20 @@ func MotoServerPath() (string, error) {
 // otherwise. It returns when err is nil.
 func RequireEmulator(t testing.TB, err error) {
 	t.Helper()
+	requireInstalled(t, err, "moto", "make venv installs it in .venv")
+}
+
+// requireInstalled fails or skips t for the missing tool what, as
+// RequireEmulator says; install says how make installs it.
+func requireInstalled(t testing.TB, err error, what, install string) {
+	t.Helper()
 	if err == nil {
 		return
 	}
 	if os.Getenv(EnvRequireEmulators) == "1" {
-		t.Fatalf("%v (%s=1: the emulator tests must run; make venv installs moto)", err, EnvRequireEmulators)
+		t.Fatalf("%v (%s=1: the tests that need %s must run; %s)", err, EnvRequireEmulators, what, install)
 	}
-	t.Skipf("%v; run make test, which installs moto in .venv and runs these tests", err)
+	t.Skipf("%v; run make test, which installs %s and runs these tests", err, what)
 }
 
 // LaunchMoto starts moto_server at serverPath on 127.0.0.1 on a free port and

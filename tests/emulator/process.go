@@ -54,7 +54,12 @@ type process struct {
 // startProcess starts cmd, keeping the last keepLog bytes of its output.
 func startProcess(name string, cmd *exec.Cmd, keepLog int) (*process, error) {
 	p := &process{name: name, cmd: cmd, out: &tailBuffer{max: keepLog}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
+	// A caller that reads the standard output itself (event-ruler's answers)
+	// sets it; everything else goes to the kept output.
+	if cmd.Stdout == nil {
+		cmd.Stdout = p.out
+	}
+	cmd.Stderr = p.out
 	// A grandchild that outlives the child keeps the output pipe open; do not
 	// wait for it after the child has exited.
 	cmd.WaitDelay = 2 * time.Second
