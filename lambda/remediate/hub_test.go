@@ -10,6 +10,7 @@ import (
 	"github.com/vpce-guard/vpce-guard/internal/fakeclock"
 	"github.com/vpce-guard/vpce-guard/internal/fakeec2"
 	"github.com/vpce-guard/vpce-guard/lambda/cloudtrail"
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
@@ -117,5 +118,25 @@ func TestSweepUnitResumes(t *testing.T) {
 		t.Error("a hub swept a whole call")
 	} else if errors.Is(err, remediate.ErrDeadlineNear) {
 		t.Errorf("unexpected error %v", err)
+	}
+}
+
+// The member role's own write, should it arrive, is labelled vpce-guard's and
+// found compliant: no second write.
+func TestHubKnowsItsOwnWrites(t *testing.T) {
+	t.Parallel()
+	fake := fakeec2.New(fakeec2.Endpoint(endpointID, logs, memberA, fullAccess))
+	cfg := defaults(t)
+	cfg.Hub = &config.Hub{RoleName: fakeec2.MemberRoleName}
+	r := remediate.NewHub(fakeec2.Members{memberA + "/eu-west-1": fake}, cfg)
+	call := modifyCall(endpointID)
+	call.Account = memberA
+	if _, err := handle(r, context.Background(), call); err != nil {
+		t.Fatal(err)
+	}
+	call.Caller = cloudtrail.Caller{Type: "AssumedRole", SessionIssuerARN: "arn:aws:iam::" + memberA + ":role/" + fakeec2.MemberRoleName}
+	outcomes, err := handle(r, context.Background(), call)
+	if err != nil || len(outcomes) != 1 || !outcomes[0].OwnCall || outcomes[0].Verdict != remediate.Compliant || fake.ModifyCalls() != 1 {
+		t.Errorf("the member role's write: %+v, %v, %d writes; want our own call, compliant, one write in all", outcomes, err, fake.ModifyCalls())
 	}
 }

@@ -189,10 +189,14 @@ func (r *Remediator) unreachable(origin Origin, id string, at place, err error) 
 	return o
 }
 
-// origin labels the outcomes of a call with who made it.
+// origin labels the outcomes of a call with who made it: vpce-guard itself
+// is its role, or in a hub the member role of whichever account.
 func (r *Remediator) origin(call cloudtrail.Call) Origin {
 	c := call.Caller
 	own := r.cfg.SelfRoleARN != "" && (c.SessionIssuerARN == r.cfg.SelfRoleARN || c.ARN == r.cfg.SelfRoleARN)
+	if r.hub && r.cfg.Hub != nil {
+		own = own || strings.HasSuffix(c.SessionIssuerARN, ":role/"+r.cfg.Hub.RoleName)
+	}
 	return Origin{
 		EventID:   call.EventID,
 		EventName: call.EventName,
