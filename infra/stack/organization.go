@@ -95,9 +95,9 @@ func NewHub(scope constructs.Construct, id string, props *Props, primary bool, m
 	}
 
 	statements := append(ownStatements(g.logGroup, g.failed), awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:     jsii.String("AssumeMemberRoles"),
-		Effect:  awsiam.Effect_ALLOW,
-		Actions: jsii.Strings("sts:AssumeRole"),
+		Sid:       jsii.String("AssumeMemberRoles"),
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("sts:AssumeRole"),
 		Resources: jsii.Strings(*awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::*:role/"+MemberRoleName), nil)),
 		// Only the organization's roles, whatever an account's role says.
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": o.ID}},
