@@ -125,13 +125,22 @@ $(INFRA_VENV)/.installed: infra/requirements.txt
 	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
 	touch $@
 
-## infra-test: cdk synth offline (defaults, and every option) and cfn-lint on the templates
+# An organization's hubs in two regions; the member templates are taken out
+# of the primary's stack sets, to be linted on their own.
+INFRA_TEST_ORG := -c organization=true -c organizationId=o-abcdef1234 -c memberOUs=ou-ab12-cdef3456 -c memberRegions=eu-west-1,us-east-1
+MEMBER_TEMPLATES := import json, sys; t = json.load(open(sys.argv[1])); \
+	[open(sys.argv[2] + "/" + r["Properties"]["StackSetName"] + ".template.json", "w").write(r["Properties"]["TemplateBody"]) \
+	 for r in t["Resources"].values() if r["Type"] == "AWS::CloudFormation::StackSet"]
+
+## infra-test: cdk synth offline (defaults, every option, an organization) and cfn-lint on the templates, the member ones included
 # Offline: no credential lookup on the instance metadata service, no version check.
 infra-test: infra-tools infra-lint-venv
-	rm -rf cdk.out .tools/cdk.out.all
+	rm -rf cdk.out .tools/cdk.out.all .tools/cdk.out.org
 	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=true $(CDK) synth --quiet --output cdk.out
 	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=true $(CDK) synth --quiet --output .tools/cdk.out.all $(INFRA_TEST_ALL)
-	$(INFRA_VENV)/bin/cfn-lint --config-file infra/cfnlintrc.yaml -- cdk.out/*.template.json .tools/cdk.out.all/*.template.json
+	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_CHECK=true $(CDK) synth --quiet --output .tools/cdk.out.org $(INFRA_TEST_ORG)
+	$(PYTHON) -c '$(MEMBER_TEMPLATES)' .tools/cdk.out.org/VpceGuardHub-eu-west-1.template.json .tools/cdk.out.org
+	$(INFRA_VENV)/bin/cfn-lint --config-file infra/cfnlintrc.yaml -- cdk.out/*.template.json .tools/cdk.out.all/*.template.json .tools/cdk.out.org/*.template.json
 
 ## synth: the CloudFormation templates into cdk.out, with the context in CDK_ARGS
 synth: infra-tools
@@ -143,7 +152,7 @@ deploy: infra-tools
 
 ## clean-infra: the CDK toolchain, cfn-lint and the synthesized templates
 clean-infra:
-	rm -rf $(NPM_TOOLS) $(INFRA_VENV) .tools/cdk.out.all cdk.out
+	rm -rf $(NPM_TOOLS) $(INFRA_VENV) .tools/cdk.out.all .tools/cdk.out.org cdk.out
 
 clean: clean-infra
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -226,7 +228,19 @@ func MemberTemplates(s Settings) (Member, error) {
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	assembly := app.Synth(nil)
 	template := func(name string) (string, error) {
-		data, err := json.Marshal(assembly.GetStackByName(jsii.String(name)).Template())
+		artifact := assembly.GetStackByName(jsii.String(name))
+		// The CLI stops a synth on error annotations, cdk-nag's findings
+		// among them; this app does not go through the CLI.
+		var findings []string
+		for _, m := range *artifact.Messages() {
+			if m.Level == cxapi.SynthesisMessageLevel_ERROR {
+				findings = append(findings, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
+			}
+		}
+		if len(findings) > 0 {
+			return "", fmt.Errorf("member template %s: %s", name, strings.Join(findings, "; "))
+		}
+		data, err := json.Marshal(artifact.Template())
 		if err != nil {
 			return "", fmt.Errorf("member template %s: %w", name, err)
 		}

@@ -218,7 +218,7 @@ func TestFunctionPermissions(t *testing.T) {
 // No Allow in any IAM policy, role or resource policy of any stack variant
 // names a wildcard action.
 func TestNoWildcardActions(t *testing.T) {
-	for _, context := range []map[string]any{nil, every} {
+	for _, context := range []map[string]any{nil, every, org} {
 		for name, tpl := range synth(t, context).templates {
 			walkStatements(templateJSON(t, tpl)["Resources"], func(where string, statement map[string]any) {
 				if statement["Effect"] != "Allow" {
@@ -477,7 +477,7 @@ func TestOutputs(t *testing.T) {
 
 // cdk-nag's AwsSolutions pack finds nothing, and every suppression gives its reason.
 func TestNag(t *testing.T) {
-	for _, context := range []map[string]any{nil, every} {
+	for _, context := range []map[string]any{nil, every, org} {
 		s := synth(t, context)
 		for _, st := range s.stacks {
 			annotations := assertions.Annotations_FromStack(st)
