@@ -57,7 +57,7 @@ func TestOrganizationStacks(t *testing.T) {
 		return len(ids)
 	}
 	for _, tc := range []struct {
-		typ                 string
+		typ                string
 		primary, secondary int
 	}{
 		{"AWS::CloudFormation::StackSet", 2, 0},
