@@ -60,16 +60,24 @@ func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	aws, err := loadAWS(ctx, "")
+	sdk, err := loadAWS(ctx, "")
 	if err != nil {
 		return nil, err
+	}
+	if cfg.OrganizationID == config.OrganizationFromAWS {
+		// Read once: an account's organization does not change under it.
+		out, err := organizations.NewFromConfig(sdk).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+		if err != nil || out.Organization == nil {
+			return nil, fmt.Errorf("%s=%s: read the organization's ID: %v", config.EnvOrganizationID, config.OrganizationFromAWS, err)
+		}
+		cfg.OrganizationID = aws.ToString(out.Organization.Id)
 	}
 	services := cfg.Templates.Services
 	if len(services) == 0 {
 		services = []string{"all"}
 	}
 	log.Info("started",
-		"region", aws.Region,
+		"region", sdk.Region,
 		"dryRun", cfg.DryRun,
 		"services", services,
 		"strictLogs", cfg.Templates.StrictLogs,
@@ -79,22 +87,25 @@ func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error)
 		"selfRoleArn", cfg.SelfRoleARN,
 		"sweepConcurrency", cfg.SweepConcurrency,
 		"maxWritesPerSecond", cfg.MaxWritesPerSecond,
-		"hub", cfg.Hub != nil)
+		"hub", cfg.Hub != nil,
+		"accounts", cfg.Accounts,
+		"organizationId", cfg.OrganizationID,
+		"tagException", cfg.TagException)
 	opts := handler.Options{Log: log, Metrics: os.Stdout}
 	if cfg.Hub == nil {
-		opts.Remediator = remediate.New(ec2.NewFromConfig(aws), aws.Region, cfg)
+		opts.Remediator = remediate.New(ec2.NewFromConfig(sdk), sdk.Region, cfg)
 		return handler.NewWith(opts), nil
 	}
 	// An organization's hub acts in the member accounts through their role.
-	opts.Remediator = remediate.NewHub(members.New(aws, sts.NewFromConfig(aws), cfg.Hub.RoleName), cfg)
+	opts.Remediator = remediate.NewHub(members.New(sdk, sts.NewFromConfig(sdk), cfg.Hub.RoleName), cfg)
 	if cfg.Hub.SweepQueueURL != "" {
 		regions := cfg.Hub.Regions
 		if len(regions) == 0 {
-			regions = []string{aws.Region}
+			regions = []string{sdk.Region}
 		}
 		opts.Sweep = &handler.OrgSweep{
-			Organizations: organizations.NewFromConfig(aws),
-			Queue:         sqs.NewFromConfig(aws),
+			Organizations: organizations.NewFromConfig(sdk),
+			Queue:         sqs.NewFromConfig(sdk),
 			QueueURL:      cfg.Hub.SweepQueueURL,
 			Targets:       fanout.Targets{OUs: cfg.Hub.OUs, Accounts: cfg.Hub.Accounts, Regions: regions},
 		}

@@ -18,6 +18,21 @@ type Params struct {
 	// the logs templates allow; none means every log group of the account.
 	// Other templates ignore them, though Validate checks them all the same.
 	LogGroupPatterns []string
+	// Accounts are more accounts whose resources the template allows, beside
+	// AccountID's (the accounts form, for endpoints shared across accounts).
+	Accounts []string
+	// OrganizationID, when set, renders the organization form: requests of
+	// the organization's principals to the organization's resources.
+	OrganizationID string
+	// TagException adds to the organization form AWS's data-perimeter
+	// exception: organization identities tagged dp:exclude:resource=true
+	// reach any account's resources of the region.
+	TagException bool
+}
+
+// accounts are AccountID and Accounts, each once, the owner first.
+func (p Params) accounts() []string {
+	return uniqueInOrder(append([]string{p.AccountID}, p.Accounts...))
 }
 
 // A ParamError names a Params field whose value cannot go into a policy.
@@ -37,6 +52,8 @@ const maxLogGroupPatternLength = 512
 
 var (
 	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	// An organization's ID: o- and 10 to 32 lower-case letters or digits.
+	organizationIDPattern = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	// Two to four letters, one or more words, a number: eu-west-1,
 	// us-gov-west-1, eusc-de-east-1.
 	regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
@@ -50,6 +67,9 @@ func IsRegion(s string) bool { return regionPattern.MatchString(s) }
 
 // IsAccountID reports whether s is an AWS account ID: 12 digits.
 func IsAccountID(s string) bool { return accountIDPattern.MatchString(s) }
+
+// IsOrganizationID reports whether s is an AWS Organizations ID, o-….
+func IsOrganizationID(s string) bool { return organizationIDPattern.MatchString(s) }
 
 // Validate reports every field that cannot be rendered, each as a *ParamError.
 func (p Params) Validate() error {
@@ -72,6 +92,17 @@ func (p Params) Validate() error {
 	}
 	if !accountIDPattern.MatchString(p.AccountID) {
 		invalid("AccountID", p.AccountID, "want exactly 12 digits")
+	}
+	for i, a := range p.Accounts {
+		if !accountIDPattern.MatchString(a) {
+			invalid(fmt.Sprintf("Accounts[%d]", i), a, "want exactly 12 digits")
+		}
+	}
+	switch {
+	case p.OrganizationID != "" && !organizationIDPattern.MatchString(p.OrganizationID):
+		invalid("OrganizationID", p.OrganizationID, "want o- and 10 to 32 lower-case letters or digits")
+	case p.OrganizationID == "" && p.TagException:
+		invalid("TagException", "true", "only with the organization form (OrganizationID)")
 	}
 	for i, pattern := range p.LogGroupPatterns {
 		field := fmt.Sprintf("LogGroupPatterns[%d]", i)

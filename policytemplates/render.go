@@ -34,10 +34,16 @@ var (
 	ErrPolicyTooLarge = errors.New("rendered policy too large for a VPC endpoint")
 )
 
-//go:embed templates/*.json
+//go:embed templates/*.json templates/organization/*.json
 var templateFiles embed.FS
 
-const logGroupPlaceholder = "{{logGroup}}"
+const (
+	logGroupPlaceholder = "{{logGroup}}"
+	accountPlaceholder  = "{{account}}"
+	// tagExceptionMarker, a member of a statement, keeps the statement only
+	// when Params.TagException is set.
+	tagExceptionMarker = "{{ifTagException}}"
+)
 
 // Names returns the template names in alphabetical order.
 func Names() []string {
@@ -47,18 +53,25 @@ func Names() []string {
 	}
 	var names []string
 	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".json"))
+		if !e.IsDir() { // organization/ holds the same names' organization forms
+			names = append(names, strings.TrimSuffix(e.Name(), ".json"))
+		}
 	}
 	slices.Sort(names) // by name, not file name: logs before logs-strict
 	return names
 }
 
-// Render returns the named template filled in with p, as indented JSON.
+// Render returns the named template filled in with p, as indented JSON: its
+// organization form when p.OrganizationID is set.
 func Render(name string, p Params) ([]byte, error) {
 	if !slices.Contains(Names(), name) {
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownTemplate, name, strings.Join(Names(), ", "))
 	}
-	source, err := templateFiles.ReadFile("templates/" + name + ".json")
+	file := "templates/" + name + ".json"
+	if p.OrganizationID != "" {
+		file = "templates/organization/" + name + ".json"
+	}
+	source, err := templateFiles.ReadFile(file)
 	if err != nil {
 		return nil, err // cannot happen: Names lists the embedded files
 	}
@@ -74,8 +87,10 @@ func Render(name string, p Params) ([]byte, error) {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
 	r := renderer{
-		vars:      strings.NewReplacer("{{partition}}", p.Partition, "{{region}}", p.Region, "{{account}}", p.AccountID),
-		logGroups: logGroupResources(p.LogGroupPatterns),
+		vars:         strings.NewReplacer("{{partition}}", p.Partition, "{{region}}", p.Region, "{{organization}}", p.OrganizationID),
+		accounts:     p.accounts(),
+		logGroups:    logGroupResources(p.LogGroupPatterns),
+		tagException: p.TagException,
 	}
 	tree, err = r.fill(tree)
 	if err != nil {
@@ -86,8 +101,8 @@ func Render(name string, p Params) ([]byte, error) {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
 	if n := utf8.RuneCount(policy); n > MaxPolicyLength {
-		return nil, fmt.Errorf("%w: %s with %d log-group patterns is %d characters, the limit is %d",
-			ErrPolicyTooLarge, name, len(p.LogGroupPatterns), n, MaxPolicyLength)
+		return nil, fmt.Errorf("%w: %s with %d log-group patterns and %d accounts is %d characters, the limit is %d",
+			ErrPolicyTooLarge, name, len(p.LogGroupPatterns), len(r.accounts), n, MaxPolicyLength)
 	}
 	return policy, nil
 }
@@ -121,35 +136,53 @@ func uniqueInOrder(items []string) []string {
 }
 
 type renderer struct {
-	vars      *strings.Replacer
-	logGroups []string
+	vars         *strings.Replacer
+	accounts     []string
+	logGroups    []string
+	tagException bool
 }
 
 // fill substitutes the placeholders in every string value of a decoded
-// template; a list element holding {{logGroup}} becomes one element per
-// log-group resource.
+// template. A list element holding {{account}} or {{logGroup}} becomes one
+// element per account and log-group resource; a statement marked
+// {{ifTagException}} stays only with the tag exception.
 func (r renderer) fill(v any) (any, error) {
 	switch v := v.(type) {
 	case object:
-		out := make(object, len(v))
-		for i, m := range v {
+		out := make(object, 0, len(v))
+		for _, m := range v {
+			if m.key == tagExceptionMarker {
+				continue
+			}
 			value, err := r.fill(m.value)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", m.key, err)
 			}
-			out[i] = member{key: m.key, value: value}
+			out = append(out, member{key: m.key, value: value})
 		}
 		return out, nil
 	case []any:
 		out := []any{}
 		for _, elem := range v {
-			if s, ok := elem.(string); ok && strings.Contains(s, logGroupPlaceholder) {
-				for _, lg := range r.logGroups {
-					filled, err := r.fillString(strings.ReplaceAll(s, logGroupPlaceholder, lg))
-					if err != nil {
-						return nil, err
+			if o, ok := elem.(object); ok && o.has(tagExceptionMarker) && !r.tagException {
+				continue
+			}
+			if s, ok := elem.(string); ok && (strings.Contains(s, logGroupPlaceholder) || strings.Contains(s, accountPlaceholder)) {
+				accounts, groups := []string{""}, []string{""} // a placeholder not in s takes no turns
+				if strings.Contains(s, accountPlaceholder) {
+					accounts = r.accounts
+				}
+				if strings.Contains(s, logGroupPlaceholder) {
+					groups = r.logGroups
+				}
+				for _, account := range accounts {
+					for _, group := range groups {
+						filled, err := r.fillString(strings.NewReplacer(accountPlaceholder, account, logGroupPlaceholder, group).Replace(s))
+						if err != nil {
+							return nil, err
+						}
+						out = append(out, filled)
 					}
-					out = append(out, filled)
 				}
 				continue
 			}
@@ -163,6 +196,12 @@ func (r renderer) fill(v any) (any, error) {
 	case string:
 		if strings.Contains(v, logGroupPlaceholder) {
 			return nil, fmt.Errorf("%s outside a list in %q", logGroupPlaceholder, v)
+		}
+		if strings.Contains(v, accountPlaceholder) {
+			if len(r.accounts) > 1 {
+				return nil, fmt.Errorf("%s outside a list in %q, with more than one account", accountPlaceholder, v)
+			}
+			v = strings.ReplaceAll(v, accountPlaceholder, r.accounts[0])
 		}
 		return r.fillString(v)
 	default:
@@ -186,6 +225,15 @@ type object []member
 type member struct {
 	key   string
 	value any
+}
+
+func (o object) has(key string) bool {
+	for _, m := range o {
+		if m.key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func (o object) MarshalJSON() ([]byte, error) {

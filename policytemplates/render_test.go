@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -52,6 +53,17 @@ func TestRenderGolden(t *testing.T) {
 		p.LogGroupPatterns = examplePatterns
 		cases = append(cases, goldenCase{name, name + "_" + p.Partition + "_patterns.json", p})
 	}
+	for _, name := range policytemplates.Names() {
+		accounts := goldenParams[0]
+		accounts.Accounts = []string{"444455556666", accounts.AccountID, "777788889999"}
+		cases = append(cases, goldenCase{name, name + "_" + accounts.Partition + "_accounts.json", accounts})
+		org := goldenParams[0]
+		org.OrganizationID = "o-a1b2c3d4e5"
+		cases = append(cases, goldenCase{name, name + "_" + org.Partition + "_organization.json", org})
+	}
+	tagged := goldenParams[0]
+	tagged.OrganizationID, tagged.TagException = "o-a1b2c3d4e5", true
+	cases = append(cases, goldenCase{policytemplates.Logs, "logs_aws_organization_tag_exception.json", tagged})
 
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -79,6 +91,48 @@ func TestRenderGolden(t *testing.T) {
 			t.Errorf("Render(%q, %+v) differs from %s (go test -update rewrites it)\n%s",
 				tc.template, tc.params, path, firstDifference(want, got))
 		})
+	}
+}
+
+// The organization forms of logs-strict and logs are one step apart, as the
+// account forms are: the same Allows, and logs-strict's Denies.
+func TestOrganizationFormsFollowTheAccountForms(t *testing.T) {
+	t.Parallel()
+	statements := func(name string, p policytemplates.Params) []map[string]any {
+		t.Helper()
+		data, err := policytemplates.Render(name, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct{ Statement []map[string]any }
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc.Statement
+	}
+	p := goldenParams[0]
+	strictDenies := statements(policytemplates.LogsStrict, p)[1:]
+	p.OrganizationID, p.TagException = "o-a1b2c3d4e5", true
+	want := append(statements(policytemplates.Logs, p), strictDenies...)
+	if got := statements(policytemplates.LogsStrict, p); !reflect.DeepEqual(got, want) {
+		t.Errorf("organization logs-strict:\n%v\nwant organization logs and logs-strict's Denies:\n%v", got, want)
+	}
+	for _, name := range policytemplates.Names() {
+		for _, st := range statements(name, p) {
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			if c, _ := st["Condition"].(map[string]any); !strings.Contains(fmt.Sprint(c), "aws:PrincipalOrgID") && !strings.Contains(fmt.Sprint(c), "aws:PrincipalIsAWSService") {
+				t.Errorf("%s: an Allow of the organization form without an organization condition: %v", name, st)
+			}
+		}
+	}
+	// EventBridge gives no action aws:ResourceOrgID: the events form keeps
+	// to the configured accounts' resources and must not condition on it.
+	for _, st := range statements(policytemplates.Events, p) {
+		if strings.Contains(fmt.Sprint(st), "ResourceOrgID") || strings.Contains(fmt.Sprint(st), "ResourceAccount") {
+			t.Errorf("events: %v conditions on a key EventBridge never sets", st)
+		}
 	}
 }
 
@@ -300,6 +354,21 @@ func TestRenderErrors(t *testing.T) {
 		var pe *policytemplates.ParamError
 		if !errors.As(err, &pe) || pe.Field != "AccountID" || pe.Value != "1234" {
 			t.Errorf("Render with AccountID 1234: error = %v, want a ParamError for AccountID", err)
+		}
+	})
+
+	t.Run("invalid forms", func(t *testing.T) {
+		t.Parallel()
+		for field, p := range map[string]policytemplates.Params{
+			"Accounts[1]":    {Region: "eu-west-1", AccountID: "111122223333", Accounts: []string{"444455556666", "4444"}},
+			"OrganizationID": {Region: "eu-west-1", AccountID: "111122223333", OrganizationID: "o-ABC"},
+			"TagException":   {Region: "eu-west-1", AccountID: "111122223333", TagException: true},
+		} {
+			_, err := policytemplates.Render(policytemplates.Logs, p)
+			var pe *policytemplates.ParamError
+			if !errors.As(err, &pe) || pe.Field != field {
+				t.Errorf("%+v: error = %v, want a ParamError for %s", p, err, field)
+			}
 		}
 	})
 

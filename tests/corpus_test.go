@@ -25,10 +25,12 @@ type corpusCase struct {
 }
 
 type corpusTemplate struct {
-	Name      string   `json:"name"`
-	Account   string   `json:"account"`
-	Region    string   `json:"region"`
-	LogGroups []string `json:"logGroups"`
+	Name         string   `json:"name"`
+	Account      string   `json:"account"`
+	Region       string   `json:"region"`
+	LogGroups    []string `json:"logGroups"`
+	Accounts     []string `json:"accounts"`     // the accounts form
+	Organization string   `json:"organization"` // the organization form
 }
 
 func TestCorpus(t *testing.T) {
@@ -56,7 +58,8 @@ func TestCorpus(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			template := render(t, c.Template.Name, policytemplates.Params{Region: c.Template.Region, AccountID: c.Template.Account, LogGroupPatterns: c.Template.LogGroups})
+			template := render(t, c.Template.Name, policytemplates.Params{Region: c.Template.Region, AccountID: c.Template.Account,
+				LogGroupPatterns: c.Template.LogGroups, Accounts: c.Template.Accounts, OrganizationID: c.Template.Organization})
 			doc, err := policy.Parse(c.Policy)
 			if err != nil {
 				t.Fatalf("policy: %v", err)

@@ -104,6 +104,9 @@ func NewHub(scope constructs.Construct, id string, props *Props, primary bool, m
 		// Only the organization's roles, whatever an account's role says.
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": o.ID}},
 	}))
+	if s.ReadsOrganization() && !primary {
+		statements = append(statements, statement("ReadOrganizationID", []string{"organizations:DescribeOrganization"}, jsii.String("*")))
+	}
 	if primary {
 		statements = append(statements,
 			// Organizations' List and Describe calls take no resource ARN

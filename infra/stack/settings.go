@@ -37,6 +37,11 @@ const (
 	KeyMemberOUs       = "memberOUs"
 	KeyMemberRegions   = "memberRegions"
 	KeyUnitConcurrency = "unitConcurrency"
+
+	// The templates' forms for endpoints shared across accounts.
+	KeyAccounts                 = "accounts"
+	KeyTemplateOrganizationID   = "templateOrganizationId"
+	KeyOrganizationTagException = "organizationTagException"
 )
 
 // Keys lists every context key the app reads.
@@ -46,6 +51,7 @@ func Keys() []string {
 		KeyCheckMode, KeyExemptTag, KeySweepConcurrency, KeyMaxWritesPerSec, KeySweepSchedule,
 		KeyLogLevel, KeyLogRetentionDays, KeyCreateTrail, KeyAlarmEmail,
 		KeyOrganization, KeyOrganizationID, KeyMemberOUs, KeyMemberRegions, KeyUnitConcurrency,
+		KeyAccounts, KeyTemplateOrganizationID, KeyOrganizationTagException,
 	}
 }
 
@@ -74,6 +80,11 @@ type Settings struct {
 	ExemptTag          string
 	SweepConcurrency   int
 	MaxWritesPerSecond string
+	// Accounts, TemplateOrganizationID and TagException choose the
+	// templates' form: ACCOUNTS, ORGANIZATION_ID, ORGANIZATION_TAG_EXCEPTION.
+	Accounts               []string
+	TemplateOrganizationID string
+	TagException           bool
 	// SweepSchedule is an EventBridge schedule expression; empty turns the
 	// scheduled sweep off.
 	SweepSchedule string
@@ -143,6 +154,9 @@ var envKeys = map[string]string{
 	config.EnvMaxWritesPerSec:  KeyMaxWritesPerSec,
 	config.EnvMemberOUs:        KeyMemberOUs,
 	config.EnvMemberRegions:    KeyMemberRegions,
+	config.EnvAccounts:         KeyAccounts,
+	config.EnvOrganizationID:   KeyTemplateOrganizationID,
+	config.EnvTagException:     KeyOrganizationTagException,
 }
 
 // placeholderRoleARN and placeholderQueueURL stand in for the function's role
@@ -160,19 +174,22 @@ const (
 func SettingsFromContext(lookup func(key string) any, present []string) (Settings, error) {
 	r := reader{lookup: lookup}
 	s := Settings{
-		Regions:            r.list(KeyRegions),
-		DryRun:             r.boolean(KeyDryRun),
-		Services:           r.list(KeyServices),
-		LogsTemplate:       r.str(KeyLogsTemplate),
-		LogGroupPatterns:   r.list(KeyLogGroupPatterns),
-		CheckMode:          r.str(KeyCheckMode),
-		ExemptTag:          r.str(KeyExemptTag),
-		MaxWritesPerSecond: r.str(KeyMaxWritesPerSec),
-		SweepSchedule:      DefaultSweepSchedule,
-		LogLevel:           DefaultLogLevel,
-		LogRetentionDays:   DefaultLogRetentionDays,
-		CreateTrail:        r.boolean(KeyCreateTrail),
-		AlarmEmail:         r.str(KeyAlarmEmail),
+		Regions:                r.list(KeyRegions),
+		DryRun:                 r.boolean(KeyDryRun),
+		Services:               r.list(KeyServices),
+		LogsTemplate:           r.str(KeyLogsTemplate),
+		LogGroupPatterns:       r.list(KeyLogGroupPatterns),
+		CheckMode:              r.str(KeyCheckMode),
+		ExemptTag:              r.str(KeyExemptTag),
+		MaxWritesPerSecond:     r.str(KeyMaxWritesPerSec),
+		Accounts:               r.list(KeyAccounts),
+		TemplateOrganizationID: r.str(KeyTemplateOrganizationID),
+		TagException:           r.boolean(KeyOrganizationTagException),
+		SweepSchedule:          DefaultSweepSchedule,
+		LogLevel:               DefaultLogLevel,
+		LogRetentionDays:       DefaultLogRetentionDays,
+		CreateTrail:            r.boolean(KeyCreateTrail),
+		AlarmEmail:             r.str(KeyAlarmEmail),
 	}
 	if v := r.str(KeySweepConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
@@ -251,6 +268,15 @@ func (s Settings) Environment(selfRoleARN string) map[string]string {
 		env[config.EnvSweepConcurrency] = strconv.Itoa(config.DefaultSweepConcurrency)
 	}
 	env[config.EnvMaxWritesPerSec] = or(s.MaxWritesPerSecond, strconv.Itoa(config.DefaultMaxWritesPerSecond))
+	if len(s.Accounts) > 0 {
+		env[config.EnvAccounts] = strings.Join(s.Accounts, ",")
+	}
+	if s.TemplateOrganizationID != "" {
+		env[config.EnvOrganizationID] = s.TemplateOrganizationID
+	}
+	if s.TagException {
+		env[config.EnvTagException] = "true"
+	}
 	// Unset, these two mean every service and every log group.
 	if len(s.Services) > 0 {
 		env[config.EnvServices] = strings.Join(s.Services, ",")
@@ -273,6 +299,12 @@ func (s Settings) HubEnvironment(selfRoleARN, queueURL string) map[string]string
 		env[config.EnvMemberRegions] = strings.Join(s.Organization.Regions, ",")
 	}
 	return env
+}
+
+// ReadsOrganization reports whether the function reads its organization's ID
+// at start, which takes organizations:DescribeOrganization.
+func (s Settings) ReadsOrganization() bool {
+	return s.TemplateOrganizationID == config.OrganizationFromAWS
 }
 
 // GuardedServices is the services whose endpoints the function guards.

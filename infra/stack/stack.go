@@ -194,6 +194,10 @@ func functionStatements(s Settings, logGroup awslogs.LogGroup, failed awssqs.Que
 		statements = append(statements, statement("RewriteEndpointPolicies", []string{"ec2:ModifyVpcEndpoint"},
 			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"), nil)))
 	}
+	if s.ReadsOrganization() {
+		// DescribeOrganization takes no resource ARN.
+		statements = append(statements, statement("ReadOrganizationID", []string{"organizations:DescribeOrganization"}, jsii.String("*")))
+	}
 	return append(statements, ownStatements(logGroup, failed)...)
 }
 
@@ -326,7 +330,7 @@ func trail(st awscdk.Stack) {
 func suppress(role awsiam.Role, failed awssqs.Queue) {
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("ec2:DescribeVpcEndpoints supports no resource-level permissions (only *); ec2:ModifyVpcEndpoint is limited to the VPC endpoints of this account and region, every one of which vpce-guard may have to rewrite."),
+		Reason: jsii.String("ec2:DescribeVpcEndpoints (and organizations:DescribeOrganization, with templateOrganizationId=auto) supports no resource-level permissions (only *); ec2:ModifyVpcEndpoint is limited to the VPC endpoints of this account and region, every one of which vpce-guard may have to rewrite."),
 		AppliesTo: &[]any{
 			jsii.String("Resource::*"),
 			jsii.String("Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:vpc-endpoint/*"),

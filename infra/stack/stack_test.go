@@ -43,6 +43,7 @@ var every = map[string]any{
 	stack.KeyExemptTag:        "team=platform",
 	stack.KeySweepConcurrency: 8.0,
 	stack.KeyMaxWritesPerSec:  0.5,
+	stack.KeyAccounts:         "444455556666,777788889999",
 	stack.KeySweepSchedule:    "cron(0 3 * * ? *)",
 	stack.KeyLogLevel:         "debug",
 	stack.KeyLogRetentionDays: "365",
@@ -167,9 +168,11 @@ func TestFunctionPermissions(t *testing.T) {
 		name    string
 		context map[string]any
 		modify  bool
+		readOrg bool
 	}{
-		{"rewrites", nil, true},
-		{"dry run", map[string]any{stack.KeyDryRun: "true"}, false},
+		{"rewrites", nil, true, false},
+		{"dry run", map[string]any{stack.KeyDryRun: "true"}, false, false},
+		{"organization read at start", map[string]any{stack.KeyTemplateOrganizationID: "auto"}, true, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, tpl := synth(t, tt.context).only(t)
@@ -182,6 +185,9 @@ func TestFunctionPermissions(t *testing.T) {
 			if tt.modify {
 				statements = append(statements, map[string]any{"Sid": "RewriteEndpointPolicies", "Effect": "Allow", "Action": "ec2:ModifyVpcEndpoint",
 					"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"}})
+			}
+			if tt.readOrg {
+				statements = append(statements, map[string]any{"Sid": "ReadOrganizationID", "Effect": "Allow", "Action": "organizations:DescribeOrganization", "Resource": "*"})
 			}
 			statements = append(statements,
 				map[string]any{"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": getAtt(logs, "Arn")},
@@ -536,6 +542,7 @@ func TestEveryOption(t *testing.T) {
 						"EXEMPT_TAG":            "team=platform",
 						"SWEEP_CONCURRENCY":     "8",
 						"MAX_WRITES_PER_SECOND": "0.5",
+						"ACCOUNTS":              "444455556666,777788889999",
 						"SELF_ROLE_ARN":         getAtt(role, "Arn"),
 					}))},
 					"LoggingConfig": map[string]any{"ApplicationLogLevel": "DEBUG", "LogFormat": "JSON"},

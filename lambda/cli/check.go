@@ -13,7 +13,7 @@ func init() {
 	commands["render"] = command{"print a rendered template", runRender}
 }
 
-const checkSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--mode subset|exact] POLICY_FILE"
+const checkSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--also-account ID]... [--organization o-ID [--tag-exception]] [--mode subset|exact] POLICY_FILE"
 
 func runCheck(_ context.Context, env Env, args []string) int {
 	fs := newFlagSet("check", env, checkSynopsis)
@@ -62,7 +62,7 @@ func runCheck(_ context.Context, env Env, args []string) int {
 	return ExitNegative
 }
 
-const renderSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]..."
+const renderSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--also-account ID]... [--organization o-ID [--tag-exception]]"
 
 func runRender(_ context.Context, env Env, args []string) int {
 	fs := newFlagSet("render", env, renderSynopsis)

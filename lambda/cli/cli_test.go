@@ -43,6 +43,14 @@ func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr s
 	return code, out.String(), errOut.String()
 }
 
+// sharedGroups reaches another account's log groups, as an endpoint shared
+// across accounts must.
+const sharedGroups = `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents","Resource":"arn:aws:logs:eu-west-1:444455556666:log-group:*"}]}`
+
+// orgStatement is the organization form's first statement alone.
+const orgStatement = `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":"arn:aws:logs:eu-west-1:*:log-group:*",
+	"Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5","aws:ResourceOrgID":"o-a1b2c3d4e5"}}}]}`
+
 func TestCommands(t *testing.T) {
 	t.Parallel()
 	account := []string{"--service", "logs", "--account", "111122223333", "--region", "eu-west-1"}
@@ -64,6 +72,12 @@ func TestCommands(t *testing.T) {
 		{"check file before flags", "", append([]string{"check", "classic.json"}, account...), 0, "compliant", ""},
 		{"check non-compliant", "", with("check", "open.json"), 1, "noncompliant: open.json against the logs template (subset mode):\n- statement 1 allows * on *", ""},
 		{"check exact", "", with("check", "--mode", "exact", "classic.json"), 1, "is not in the template", ""},
+		{"check a shared account's groups", sharedGroups, with("check", "--also-account", "444455556666", "-"), 0, "compliant", ""},
+		{"check a shared account's groups, not listed", sharedGroups, with("check", "-"), 1, "444455556666", ""},
+		{"check the organization form", orgStatement, with("check", "--organization", "o-a1b2c3d4e5", "-"), 0, "compliant", ""},
+		{"check an organization statement against the account form", orgStatement, with("check", "-"), 1, "noncompliant", ""},
+		{"render the organization form", "", with("render", "--organization", "o-a1b2c3d4e5"), 0, `"aws:ResourceOrgID": "o-a1b2c3d4e5"`, ""},
+		{"render a bad organization", "", with("render", "--organization", "o-X"), 2, "", "OrganizationID"},
 		{"check strict", "", append(with("check", "classic.json"), "--service", "logs-strict"), 0, "logs-strict template", ""},
 		{"check by endpoint service name", "", append(with("check", "open.json"), "--service", "com.amazonaws.eu-west-1.logs-fips"), 1, "noncompliant", ""},
 		{"check standard input", fullAccess, with("check", "-"), 1, "noncompliant: -", ""},

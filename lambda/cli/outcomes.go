@@ -20,6 +20,9 @@ func loadConfig(env Env) (config.Config, error) {
 	if err != nil {
 		return config.Config{}, fmt.Errorf("configuration: %w", err)
 	}
+	if cfg.OrganizationID == config.OrganizationFromAWS {
+		return config.Config{}, fmt.Errorf("configuration: %s=%s is for the function; give the organization's ID", config.EnvOrganizationID, config.OrganizationFromAWS)
+	}
 	return cfg, nil
 }
 

@@ -12,7 +12,9 @@ import (
 // templateFlags are the flags check and render share to pick and fill a template.
 type templateFlags struct {
 	service, account, region, partition string
-	logGroups                           stringList
+	logGroups, accounts                 stringList
+	organization                        string
+	tagException                        bool
 }
 
 func (t *templateFlags) register(fs *flag.FlagSet) {
@@ -21,6 +23,9 @@ func (t *templateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.region, "region", "", "the endpoint's region, e.g. eu-west-1")
 	fs.StringVar(&t.partition, "partition", "", "the ARN partition (default: from the region: aws, aws-cn or aws-us-gov)")
 	fs.Var(&t.logGroups, "log-group", "a log-group name pattern to allow (repeatable; default: every log group of the account)")
+	fs.Var(&t.accounts, "also-account", "another account whose resources the template allows (repeatable): the accounts form, for shared endpoints")
+	fs.StringVar(&t.organization, "organization", "", "an organization ID, o-…: the organization form, its principals on its resources")
+	fs.BoolVar(&t.tagException, "tag-exception", false, "with --organization: add AWS's data-perimeter exception for identities tagged dp:exclude:resource=true")
 }
 
 // render picks the template and renders it.
@@ -39,6 +44,7 @@ func (t *templateFlags) render() (name string, rendered []byte, err error) {
 	}
 	rendered, err = policytemplates.Render(name, policytemplates.Params{
 		Partition: t.partition, Region: t.region, AccountID: t.account, LogGroupPatterns: t.logGroups,
+		Accounts: t.accounts, OrganizationID: t.organization, TagException: t.tagException,
 	})
 	return name, rendered, err
 }

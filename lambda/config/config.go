@@ -31,7 +31,16 @@ const (
 	EnvMemberAccounts = "MEMBER_ACCOUNTS"
 	EnvMemberRegions  = "MEMBER_REGIONS"
 	EnvSweepQueueURL  = "SWEEP_QUEUE_URL"
+
+	// The templates' forms for endpoints shared across accounts.
+	EnvAccounts       = "ACCOUNTS"
+	EnvOrganizationID = "ORGANIZATION_ID"
+	EnvTagException   = "ORGANIZATION_TAG_EXCEPTION"
 )
+
+// OrganizationFromAWS is the ORGANIZATION_ID that has the function read its
+// organization's ID at cold start (organizations:DescribeOrganization).
+const OrganizationFromAWS = "auto"
 
 // Defaults and limits.
 const (
@@ -72,6 +81,22 @@ type Config struct {
 	MaxWritesPerSecond float64
 	// Hub is set when the function is an organization's hub.
 	Hub *Hub
+	// Accounts are more accounts whose resources the templates allow
+	// (policytemplates.Params.Accounts): endpoints shared across accounts.
+	Accounts []string
+	// OrganizationID renders the templates' organization form;
+	// OrganizationFromAWS until main has read it.
+	OrganizationID string
+	// TagException adds AWS's data-perimeter tag exception to the
+	// organization form.
+	TagException bool
+}
+
+// TemplateParams are the parameters every template is rendered with, beside
+// the endpoint's region, partition and account.
+func (c Config) TemplateParams() policytemplates.Params {
+	return policytemplates.Params{LogGroupPatterns: c.LogGroupPatterns, Accounts: c.Accounts,
+		OrganizationID: c.OrganizationID, TagException: c.TagException}
 }
 
 // Hub configures an organization's hub: the function acts in each event's
@@ -164,7 +189,27 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 
 	c.LogGroupPatterns = splitList(getenv(EnvLogGroupPatterns))
-	if err := checkPatterns(c.LogGroupPatterns, c.Templates.StrictLogs); err != nil {
+	c.Accounts = splitList(getenv(EnvAccounts))
+	for _, a := range c.Accounts {
+		if !policytemplates.IsAccountID(a) {
+			fail(EnvAccounts, fmt.Sprintf("%q is not an account ID (12 digits)", a))
+		}
+	}
+	c.OrganizationID = strings.TrimSpace(getenv(EnvOrganizationID))
+	if c.OrganizationID != "" && c.OrganizationID != OrganizationFromAWS && !policytemplates.IsOrganizationID(c.OrganizationID) {
+		fail(EnvOrganizationID, fmt.Sprintf("want the organization's ID (o-…), or %s to read it at start", OrganizationFromAWS))
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvTagException))); v {
+	case "", "false":
+	case "true":
+		c.TagException = true
+		if c.OrganizationID == "" {
+			fail(EnvTagException, "only with ORGANIZATION_ID, the organization form")
+		}
+	default:
+		fail(EnvTagException, "want true or false")
+	}
+	if err := checkTemplates(c); err != nil {
 		fail(EnvLogGroupPatterns, err.Error())
 	}
 
@@ -284,24 +329,24 @@ func parseServices(v string) ([]string, error) {
 	return slices.Compact(services), nil
 }
 
-// checkPatterns renders the Logs template once with the patterns, which
-// validates each one and catches a list too long for an endpoint policy. The
-// longest partition and region names leave the least room, so a list that fits
-// here fits everywhere vpce-guard is likely to run.
-func checkPatterns(patterns []string, strict bool) error {
-	if len(patterns) == 0 {
+// checkTemplates renders the Logs template once with the patterns and the
+// accounts, which validates each one and catches a list too long for an
+// endpoint policy. The longest partition and region names leave the least
+// room, so a list that fits here fits everywhere vpce-guard is likely to run.
+func checkTemplates(c Config) error {
+	if len(c.LogGroupPatterns)+len(c.Accounts) == 0 {
 		return nil
 	}
 	name := policytemplates.Logs
-	if strict {
+	if c.Templates.StrictLogs {
 		name = policytemplates.LogsStrict
 	}
-	_, err := policytemplates.Render(name, policytemplates.Params{
-		Partition:        "aws-us-gov",
-		Region:           "us-gov-west-1",
-		AccountID:        "123456789012",
-		LogGroupPatterns: patterns,
-	})
+	p := c.TemplateParams()
+	p.Partition, p.Region, p.AccountID = "aws-us-gov", "us-gov-west-1", "123456789012"
+	if !policytemplates.IsOrganizationID(p.OrganizationID) {
+		p.OrganizationID, p.TagException = "", false // checked on their own
+	}
+	_, err := policytemplates.Render(name, p)
 	return err
 }
 

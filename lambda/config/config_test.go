@@ -61,6 +61,13 @@ func TestFromEnv(t *testing.T) {
 		}},
 		{"concurrency", map[string]string{"SWEEP_CONCURRENCY": "32"}, func(c config.Config) bool { return c.SweepConcurrency == 32 }},
 		{"pace", map[string]string{"MAX_WRITES_PER_SECOND": "0.5"}, func(c config.Config) bool { return c.MaxWritesPerSecond == 0.5 }},
+		{"accounts form", map[string]string{"ACCOUNTS": "444455556666, 777788889999"}, func(c config.Config) bool {
+			return slices.Equal(c.TemplateParams().Accounts, []string{"444455556666", "777788889999"})
+		}},
+		{"organization form", map[string]string{"ORGANIZATION_ID": "o-a1b2c3d4e5", "ORGANIZATION_TAG_EXCEPTION": "true"}, func(c config.Config) bool {
+			return c.TemplateParams().OrganizationID == "o-a1b2c3d4e5" && c.TemplateParams().TagException
+		}},
+		{"organization read at start", map[string]string{"ORGANIZATION_ID": "auto"}, func(c config.Config) bool { return c.OrganizationID == config.OrganizationFromAWS }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,6 +108,9 @@ func TestFromEnvErrors(t *testing.T) {
 		{"MAX_WRITES_PER_SECOND", "101", "from 0.1 to 100"},
 		{"MAX_WRITES_PER_SECOND", "NaN", "from 0.1 to 100"},
 		{"MAX_WRITES_PER_SECOND", "fast", "from 0.1 to 100"},
+		{"ACCOUNTS", "444455556666,12", `"12" is not an account ID`},
+		{"ORGANIZATION_ID", "o-UPPER", "want the organization's ID"},
+		{"ORGANIZATION_TAG_EXCEPTION", "true", "only with ORGANIZATION_ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value[:min(len(tt.value), 20)], func(t *testing.T) {

@@ -69,7 +69,7 @@ func newRemediator(clients Clients, cfg config.Config) *Remediator {
 	return &Remediator{
 		clients:   clients,
 		cfg:       cfg,
-		templates: &templates{patterns: cfg.LogGroupPatterns},
+		templates: &templates{params: cfg.TemplateParams()},
 		pacers:    map[place]*pacer{},
 	}
 }

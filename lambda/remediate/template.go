@@ -24,9 +24,9 @@ type templateKey struct{ name, region, account string }
 // Lambda keeps the cache between invocations. One function serves one region and
 // a handful of accounts, so the cache stays small.
 type templates struct {
-	patterns []string
-	mu       sync.Mutex
-	cache    map[templateKey]*template
+	params policytemplates.Params // all but the region, partition and account
+	mu     sync.Mutex
+	cache  map[templateKey]*template
 }
 
 func (t *templates) get(name, region, account string) (*template, error) {
@@ -36,12 +36,9 @@ func (t *templates) get(name, region, account string) (*template, error) {
 	if tpl, ok := t.cache[key]; ok {
 		return tpl, nil
 	}
-	text, err := policytemplates.Render(name, policytemplates.Params{
-		Partition:        policytemplates.PartitionForRegion(region),
-		Region:           region,
-		AccountID:        account,
-		LogGroupPatterns: t.patterns,
-	})
+	p := t.params
+	p.Partition, p.Region, p.AccountID = policytemplates.PartitionForRegion(region), region, account
+	text, err := policytemplates.Render(name, p)
 	if err != nil {
 		return nil, fmt.Errorf("render template %s for account %q in %s: %w", name, account, region, err)
 	}
