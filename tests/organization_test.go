@@ -32,20 +32,12 @@ var orgRegions = []string{"eu-west-1", "us-east-1"}
 var jsiiMu sync.Mutex
 
 // memberTemplates are the member stacks as the app synthesizes them for an
-// organization org (jsii: the CDK runs on Node).
+// organization org.
 func memberTemplates(t *testing.T, org *orgsim.Org) stack.Member {
 	t.Helper()
 	jsiiMu.Lock()
 	defer jsiiMu.Unlock()
-	context := map[string]any{
-		stack.KeyOrganization: true, stack.KeyOrganizationID: org.ID,
-		stack.KeyMemberOUs: org.OU, stack.KeyMemberRegions: strings.Join(orgRegions, ","),
-	}
-	settings, err := stack.SettingsFromContext(func(key string) any { return context[key] }, slices.Collect(maps.Keys(context)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	member, err := stack.MemberTemplates(settings)
+	member, err := org.MemberTemplates(orgRegions)
 	if err != nil {
 		t.Fatal(err)
 	}

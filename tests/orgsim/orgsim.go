@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -98,6 +100,21 @@ func Create(ctx context.Context, motoURL string, members, outside int) (*Org, []
 		o.Members = append(o.Members, id)
 	}
 	return o, outsiders, nil
+}
+
+// MemberTemplates synthesizes the member stacks as the app does for this
+// organization guarded in regions (jsii: the CDK runs on Node, one caller
+// at a time).
+func (o *Org) MemberTemplates(regions []string) (stack.Member, error) {
+	context := map[string]any{
+		stack.KeyOrganization: true, stack.KeyOrganizationID: o.ID,
+		stack.KeyMemberOUs: o.OU, stack.KeyMemberRegions: strings.Join(regions, ","),
+	}
+	settings, err := stack.SettingsFromContext(func(key string) any { return context[key] }, slices.Collect(maps.Keys(context)))
+	if err != nil {
+		return stack.Member{}, err
+	}
+	return stack.MemberTemplates(settings)
 }
 
 // Join creates an account in the OU after the member stacks were rolled out
