@@ -278,12 +278,16 @@ func newMemberRegional(app awscdk.App, name string, s Settings) {
 	})
 	busARN := awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:events:${AWS::Region}:${HubAccountId}:event-bus/"+HubBusName), nil)
 	// The target grants it events:PutEvents on the hub bus, and nothing else.
+	// Named per region (IAM is global), VpceGuard… like every role a service
+	// control policy protects (infra/scp).
 	sender := awsiam.NewRole(st, jsii.String("SendToHub"), &awsiam.RoleProps{
+		RoleName:    awscdk.Fn_Sub(jsii.String(MemberRoleName+"SendToHub-${AWS::Region}"), nil),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
 		Description: jsii.String("vpce-guard member: lets EventBridge send this account's endpoint changes to the hub bus"),
 	})
 	memberRole := awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"+MemberRoleName), nil)
 	awsevents.NewRule(st, jsii.String("EndpointChanges"), &awsevents.RuleProps{
+		RuleName:    jsii.String(MemberRoleName + "EndpointChanges"),
 		Description: jsii.String("vpce-guard: CreateVpcEndpoint for guarded services and ModifyVpcEndpoint, by anyone but vpce-guard's member role, to the hub"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(EventSource),
