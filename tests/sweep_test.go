@@ -113,6 +113,18 @@ func TestReplaySweep(t *testing.T) {
 	if writes, _ := proxy.Count("ModifyVpcEndpoint"); writes != wantWrites {
 		t.Errorf("%d writes, want exactly one per non-compliant endpoint: %d", writes, wantWrites)
 	}
+	// A write sets the policy and nothing else: no ResetPolicy, DNS,
+	// subnets, security groups or route tables, which the role is denied.
+	for _, r := range proxy.Requests() {
+		if r.Action != "ModifyVpcEndpoint" {
+			continue
+		}
+		for key := range r.Form {
+			if key != "Action" && key != "Version" && key != "VpcEndpointId" && key != "PolicyDocument" {
+				t.Errorf("a write sent %s=%q", key, r.Form.Get(key))
+			}
+		}
+	}
 
 	// Every policy, as moto has it now.
 	out, err := client.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{})
