@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/policy"
 )
 
@@ -54,11 +55,12 @@ func TestExampleSCP(t *testing.T) {
 		{"new code for the function", developer, "lambda:UpdateFunctionCode", "arn:aws:lambda:eu-west-1:111122223333:function:vpce-guard", nil, true},
 		{"passing the role to a function of one's own", developer, "iam:PassRole", "arn:aws:iam::111122223333:role/VpceGuard-FunctionRole111A5701-ABCDEF", nil, true},
 		{"widening the member role", developer, "iam:PutRolePolicy", "arn:aws:iam::111122223333:role/VpceGuardMember", nil, true},
-		{"a developer exempts an endpoint", developer, "ec2:CreateTags", endpoint, []string{"team", "vpce-guard:exempt"}, true},
-		{"security exempts an endpoint", security, "ec2:CreateTags", endpoint, []string{"vpce-guard:exempt"}, false},
+		{"a developer exempts an endpoint", developer, "ec2:CreateTags", endpoint, []string{"team", config.DefaultExemptTagKey}, true},
+		{"security exempts an endpoint", security, "ec2:CreateTags", endpoint, []string{config.DefaultExemptTagKey}, false},
 		{"a developer tags otherwise", developer, "ec2:CreateTags", endpoint, []string{"team"}, false},
-		{"a developer fakes the rewrite mark", developer, "ec2:CreateTags", endpoint, []string{"vpce-guard:rewritten"}, true},
-		{"vpce-guard marks its rewrite", guard, "ec2:CreateTags", endpoint, []string{"vpce-guard:rewritten"}, false},
+		{"a developer fakes the rewrite mark", developer, "ec2:CreateTags", endpoint, []string{config.RewrittenTagKey}, true},
+		{"a developer removes the rewrite mark", developer, "ec2:DeleteTags", endpoint, []string{config.RewrittenTagKey}, true},
+		{"vpce-guard marks its rewrite", guard, "ec2:CreateTags", endpoint, []string{config.RewrittenTagKey}, false},
 	} {
 		context := map[string][]string{"aws:PrincipalArn": {tc.caller}, "aws:PrincipalAccount": {account}}
 		if tc.tags != nil {

@@ -325,7 +325,7 @@ func newMemberRole(app awscdk.App, name string, s Settings) {
 	if !s.DryRun {
 		statements = append(statements, statement("RewriteEndpointPolicies", []string{"ec2:ModifyVpcEndpoint"},
 			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*"), nil)),
-			denyNetworkChanges("*"))
+			recordRewrites("*"), denyNetworkChanges("*"))
 	}
 	for _, st := range statements {
 		role.AddToPrincipalPolicy(st)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/vpce-guard/vpce-guard/infra/stack"
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 )
 
 // org is the context of an organization guarded in two regions.
@@ -283,6 +284,12 @@ func TestMemberRole(t *testing.T) {
 		if !tc.dryRun {
 			statements = append(statements, map[string]any{"Sid": "RewriteEndpointPolicies", "Effect": "Allow", "Action": "ec2:ModifyVpcEndpoint",
 				"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*"}},
+				map[string]any{"Sid": "RecordRewrites", "Effect": "Allow", "Action": "ec2:CreateTags",
+					"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*"},
+					"Condition": map[string]any{
+						"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{config.RewrittenTagKey}},
+						"Null":                      map[string]any{"aws:TagKeys": "false"},
+					}},
 				map[string]any{"Sid": "DenyEndpointNetworkChanges", "Effect": "Deny", "Action": "ec2:ModifyVpcEndpoint", "Resource": []any{
 					map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:route-table/*"},
 					map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*"},

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/lambda/metrics"
 )
@@ -248,13 +249,29 @@ func functionStatements(s Settings, logGroup awslogs.LogGroup, failed awssqs.Que
 		rewrite := statement("RewriteEndpointPolicies", []string{"ec2:ModifyVpcEndpoint"},
 			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"), nil))
 		rewrite.AddConditions(onlyFromFunction(FunctionName, false))
-		statements = append(statements, rewrite, denyNetworkChanges("${AWS::Region}"))
+		record := recordRewrites("${AWS::Region}")
+		record.AddConditions(onlyFromFunction(FunctionName, false))
+		statements = append(statements, rewrite, record, denyNetworkChanges("${AWS::Region}"))
 	}
 	if s.ReadsOrganization() {
 		// DescribeOrganization takes no resource ARN.
 		statements = append(statements, statement("ReadOrganizationID", []string{"organizations:DescribeOrganization"}, jsii.String("*")))
 	}
 	return append(statements, ownStatements(logGroup, failed)...)
+}
+
+// recordRewrites lets the role write one tag on endpoints, the record of its
+// last rewrite (config.RewrittenTagKey), and no other: never the exemption
+// tag, which would let it exempt what it guards.
+func recordRewrites(region string) awsiam.PolicyStatement {
+	st := statement("RecordRewrites", []string{"ec2:CreateTags"},
+		awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:"+region+":${AWS::AccountId}:vpc-endpoint/*"), nil))
+	st.AddConditions(&map[string]any{
+		"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{config.RewrittenTagKey}},
+		// ForAllValues holds for a request with no tag keys at all.
+		"Null": map[string]any{"aws:TagKeys": "false"},
+	})
+	return st
 }
 
 // denyNetworkChanges denies the role what ModifyVpcEndpoint can also do and
@@ -393,7 +410,10 @@ func (g *guard) alarms(s Settings) []awscloudwatch.Alarm {
 			insights(handler.MetricNonCompliant, "non-compliant endpoints")))
 	} else {
 		all = append(all, alarm("RewrittenAlarm", "vpce-guard rewrote endpoint policies that were broader than their template (outcome lines with action rewritten in the function's log).",
-			insights(handler.MetricRewritten, "rewritten endpoint policies")))
+			insights(handler.MetricRewritten, "rewritten endpoint policies")),
+			alarm("RewrittenAgainAlarm", "vpce-guard rewrote an endpoint policy it had rewritten before: something keeps putting a broad policy back, most often infrastructure as code. "+
+				"The outcome line (rewrittenBefore, owner) names the source: fix the policy there, or the two fight for ever.",
+				insights(handler.MetricRewrittenAgain, "endpoint policies rewritten again")))
 	}
 	return all
 }

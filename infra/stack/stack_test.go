@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/vpce-guard/vpce-guard/infra/stack"
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/pattern.json")
@@ -68,7 +69,7 @@ func TestDefaultStackResources(t *testing.T) {
 		"AWS::SQS::Queue":                1,
 		"AWS::SQS::QueuePolicy":          1,
 		"AWS::Events::Rule":              2,
-		"AWS::CloudWatch::Alarm":         10,
+		"AWS::CloudWatch::Alarm":         11,
 		"AWS::SNS::Topic":                0,
 		"AWS::KMS::Key":                  0,
 		"AWS::CloudTrail::Trail":         0,
@@ -191,6 +192,15 @@ func TestFunctionPermissions(t *testing.T) {
 					// Only the function's own credentials: the role cannot be borrowed.
 					"Condition": map[string]any{"ArnLike": map[string]any{"lambda:SourceFunctionArn": map[string]any{
 						"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + stack.FunctionName}}}},
+					// The record of a rewrite, and no other tag: never the exemption tag.
+					map[string]any{"Sid": "RecordRewrites", "Effect": "Allow", "Action": "ec2:CreateTags",
+						"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"},
+						"Condition": map[string]any{
+							"ArnLike": map[string]any{"lambda:SourceFunctionArn": map[string]any{
+								"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + stack.FunctionName}},
+							"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{config.RewrittenTagKey}},
+							"Null":                      map[string]any{"aws:TagKeys": "false"},
+						}},
 					map[string]any{"Sid": "DenyEndpointNetworkChanges", "Effect": "Deny", "Action": "ec2:ModifyVpcEndpoint", "Resource": []any{
 						map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:route-table/*"},
 						map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/*"},
@@ -466,6 +476,9 @@ func TestAlarms(t *testing.T) {
 			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": ref(fn)}}}),
 		"failed events": alarm(map[string]any{"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Statistic": "Maximum", "Period": 300,
 			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": getAtt(queue, "QueueName")}}}),
+		"rewritten again": alarm(map[string]any{"Metrics": []any{map[string]any{
+			"Id": "expr_1", "Expression": `SELECT SUM(RewrittenAgain) FROM SCHEMA("vpce-guard", Service)`,
+			"Label": assertions.Match_AnyValue(), "Period": 300, "ReturnData": true}}}),
 		"endpoint errors": alarm(map[string]any{"Metrics": []any{map[string]any{
 			"Id": "expr_1", "Expression": `SELECT SUM(Errors) FROM SCHEMA("vpce-guard", Service)`,
 			"Label": assertions.Match_AnyValue(), "Period": 300, "ReturnData": true}}}),
