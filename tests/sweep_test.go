@@ -54,6 +54,8 @@ func sweepKinds(region string) []sweepKind {
 		{name: "logs-widened", service: "logs", policy: widened, verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Logs},
 		{name: "logs-default-exempt", service: "logs", tags: exempt, verdict: remediate.Exempt, action: remediate.None},
 		{name: "events-default", service: "events", verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Events},
+		{name: "eventsv2-default", service: "eventsv2", verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Events},
+		{name: "syslog-default", service: "syslog-logs", verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Syslog},
 		{name: "s3-default", service: "s3", unlisted: true},
 		{name: "logs-default-deleted", service: "logs", deleted: true, verdict: remediate.Skipped, action: remediate.None},
 	}
@@ -73,6 +75,7 @@ func TestReplaySweep(t *testing.T) {
 	templates := map[string]string{
 		policytemplates.Logs:   logsTemplate,
 		policytemplates.Events: renderFor(t, policytemplates.Events, sweepRegion),
+		policytemplates.Syslog: renderFor(t, policytemplates.Syslog, sweepRegion),
 	}
 
 	start := time.Now()
