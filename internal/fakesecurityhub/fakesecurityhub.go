@@ -10,11 +10,14 @@ package fakesecurityhub
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+
+	"github.com/vpce-guard/vpce-guard/lambda/findings"
 )
 
 // Hub is the fake. Set its failure fields before the calls they apply to;
@@ -128,4 +131,18 @@ func (h *Hub) Updates() []*securityhub.BatchUpdateFindingsInput {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]*securityhub.BatchUpdateFindingsInput(nil), h.updates...)
+}
+
+// Hubs is a hub's view of the member accounts' Security Hubs: a fake per
+// "ACCOUNT/REGION"; an account without one has no member role. It
+// implements findings.Clients.
+type Hubs map[string]*Hub
+
+// SecurityHub is the fake of account in region, or the error of an
+// AssumeRole the account refuses.
+func (h Hubs) SecurityHub(_ context.Context, account, region string) (findings.Client, error) {
+	if hub, ok := h[account+"/"+region]; ok {
+		return hub, nil
+	}
+	return nil, fmt.Errorf("assume the member role of account %s: api error AccessDenied", account)
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,33 +20,6 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
-
-// hubs is a Security Hub per account and region.
-type hubs struct {
-	mu   sync.Mutex
-	hubs map[findings.Place]*fakesecurityhub.Hub
-	err  error // fails every SecurityHub call: a member role that cannot be assumed
-}
-
-func (h *hubs) SecurityHub(_ context.Context, account, region string) (findings.Client, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.err != nil {
-		return nil, h.err
-	}
-	return h.of(account, region), nil
-}
-
-func (h *hubs) of(account, region string) *fakesecurityhub.Hub {
-	if h.hubs == nil {
-		h.hubs = map[findings.Place]*fakesecurityhub.Hub{}
-	}
-	p := findings.Place{Account: account, Region: region}
-	if h.hubs[p] == nil {
-		h.hubs[p] = fakesecurityhub.New()
-	}
-	return h.hubs[p]
-}
 
 // publisher is a batch on one fake Security Hub, with its log and the counts
 // it reported.
@@ -161,9 +133,12 @@ func TestBatchKeepsTheLaterCheck(t *testing.T) {
 // there, under its own product ARN.
 func TestBatchSendsEachPlaceItsOwn(t *testing.T) {
 	t.Parallel()
-	clients := &hubs{}
-	batch := findings.NewPublisher(clients, slog.New(slog.DiscardHandler)).Start(time.Now, nil)
 	places := []findings.Place{{"111122223333", "eu-west-1"}, {"444455556666", "eu-west-1"}, {"111122223333", "us-east-1"}}
+	clients := fakesecurityhub.Hubs{}
+	for _, at := range places {
+		clients[at.Account+"/"+at.Region] = fakesecurityhub.New()
+	}
+	batch := findings.NewPublisher(clients, slog.New(slog.DiscardHandler)).Start(time.Now, nil)
 	for i, at := range places {
 		o := compliant(i)
 		o.Account = at.Account
@@ -171,7 +146,7 @@ func TestBatchSendsEachPlaceItsOwn(t *testing.T) {
 	}
 	batch.Flush(t.Context())
 	for i, at := range places {
-		imports := clients.of(at.Account, at.Region).Imports()
+		imports := clients[at.Account+"/"+at.Region].Imports()
 		if len(imports) != 1 || len(imports[0]) != 1 {
 			t.Fatalf("%v: imports %+v, want one of one finding", at, imports)
 		}
@@ -252,7 +227,7 @@ func TestBatchFailures(t *testing.T) {
 	tests := []struct {
 		name      string
 		configure func(*fakesecurityhub.Hub)
-		reachErr  error // the account's client cannot be had
+		reachErr  bool // the account's client cannot be had
 		want      findings.Counts
 		message   string // the log line
 		level     string
@@ -264,7 +239,7 @@ func TestBatchFailures(t *testing.T) {
 			want: findings.Counts{Failed: 3}, message: "findings not imported", level: "ERROR", hint: "the role needs securityhub:BatchImportFindings"},
 		{name: "throttled past the retries", configure: func(h *fakesecurityhub.Hub) { h.ImportErr = apiError("TooManyRequestsException") },
 			want: findings.Counts{Failed: 3}, message: "findings not imported", level: "ERROR", hint: "the endpoint's next check imports its finding again"},
-		{name: "member role refused", reachErr: errors.New("assume the member role: AccessDenied"),
+		{name: "member role refused", reachErr: true,
 			want: findings.Counts{Failed: 3}, message: "findings not imported", level: "ERROR"},
 		{name: "one finding refused", configure: func(h *fakesecurityhub.Hub) {
 			h.Refuse = map[string]string{findings.FindingID(findings.Place{Account: account, Region: region}, open(2).EndpointID): "InvalidInput"}
@@ -284,8 +259,8 @@ func TestBatchFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := newPublisher(t, tt.configure)
-			if tt.reachErr != nil {
-				clients := &hubs{err: tt.reachErr}
+			if tt.reachErr {
+				clients := fakesecurityhub.Hubs{} // no member role anywhere
 				logger := slog.New(slog.NewJSONHandler(p.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 				p.batch = findings.NewPublisher(clients, logger).Start(time.Now, func(c findings.Counts) { p.counts = append(p.counts, c) })
 			}
