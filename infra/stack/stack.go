@@ -238,7 +238,8 @@ func (g *guard) finish(s Settings) {
 
 // functionStatements are the function role's permissions, all of them:
 // reading endpoints, rewriting their policies (unless in dry-run mode),
-// writing its own logs, and sending failed events to its queue.
+// reporting to Security Hub (when asked), writing its own logs, and sending
+// failed events to its queue.
 func functionStatements(s Settings, logGroup awslogs.LogGroup, failed awssqs.Queue) []awsiam.PolicyStatement {
 	statements := []awsiam.PolicyStatement{
 		// DescribeVpcEndpoints supports no resource-level permissions.
@@ -253,6 +254,9 @@ func functionStatements(s Settings, logGroup awslogs.LogGroup, failed awssqs.Que
 	if s.ReadsOrganization() {
 		// DescribeOrganization takes no resource ARN.
 		statements = append(statements, statement("ReadOrganizationID", []string{"organizations:DescribeOrganization"}, jsii.String("*")))
+	}
+	if s.ReportsFindings() {
+		statements = append(statements, findingsStatements(s, "${AWS::Region}", onlyFromFunction(FunctionName, false))...)
 	}
 	return append(statements, ownStatements(logGroup, failed)...)
 }
