@@ -174,18 +174,22 @@ func TestFindingsWhenSecurityHubFails(t *testing.T) {
 	t.Parallel()
 	moto := emulator.SharedMoto(t)
 	bootstrap := emulator.BuildBootstrap(t)
+	notEnabled := "Security Hub is not enabled in account " + motoAccount
 	for _, tc := range []struct {
 		name     string
 		fault    emulator.Fault
 		attempts int
+		message  string // the log line
 		hint     string
 	}{
-		{"not enabled", emulator.Fault{Name: "not enabled", Status: http.StatusForbidden, Code: "InvalidAccessException", REST: true,
-			Message: "Account " + motoAccount + " is not subscribed to AWS Security Hub"}, 1, "Security Hub is not enabled in account " + motoAccount},
+		// As Security Hub documents it: every finding in FailedFindings.
+		{"not enabled", emulator.Fault{Name: "not enabled", Answer: refuseEvery("InvalidAccess")}, 1, "findings refused", notEnabled},
+		{"not subscribed", emulator.Fault{Name: "not subscribed", Status: http.StatusUnauthorized, Code: "InvalidAccessException", REST: true,
+			Message: "Account " + motoAccount + " is not subscribed to AWS Security Hub"}, 1, "findings not imported", notEnabled},
 		{"not allowed", emulator.Fault{Name: "denied", Status: http.StatusForbidden, Code: "AccessDeniedException", REST: true}, 1,
-			"the role needs securityhub:BatchImportFindings"},
+			"findings not imported", "the role needs securityhub:BatchImportFindings"},
 		{"throttled", emulator.Fault{Name: "throttled", Status: http.StatusTooManyRequests, Code: "TooManyRequestsException", REST: true}, maxAttempts,
-			"the endpoint's next check imports its finding again"},
+			"findings not imported", "the endpoint's next check imports its finding again"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -209,14 +213,18 @@ func TestFindingsWhenSecurityHubFails(t *testing.T) {
 			}
 			var line map[string]any
 			for l := range strings.SplitSeq(log, "\n") {
-				if strings.Contains(l, `"findings not imported"`) {
+				if strings.Contains(l, `"`+tc.message+`"`) {
 					if err := json.Unmarshal([]byte(l), &line); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
-			if line["level"] != "ERROR" || !strings.Contains(jsonOf(line["endpointIds"]), s.id) || !strings.Contains(jsonOf(line["hint"]), tc.hint) {
-				t.Errorf("log line %v; want an ERROR naming the endpoint, with the hint %q", line, tc.hint)
+			level := "ERROR"
+			if tc.message == "findings refused" {
+				level = "WARN"
+			}
+			if line["level"] != level || !strings.Contains(jsonOf(line["endpointIds"]), s.id) || !strings.Contains(jsonOf(line["hint"]), tc.hint) {
+				t.Errorf("%q line %v; want %s naming the endpoint, with the hint %q", tc.message, line, level, tc.hint)
 			}
 			if !strings.Contains(fn.Log(), `"FindingsFailed":1`) {
 				t.Error("no FindingsFailed metric")
@@ -302,6 +310,20 @@ func TestFindingsOfAnOrganization(t *testing.T) {
 		if !resolved[findings.ProductARN(findings.Place{Account: account, Region: region})] {
 			t.Errorf("member %s's finding was not resolved under its own product ARN: %v", account, resolved)
 		}
+	}
+}
+
+// refuseEvery answers BatchImportFindings with every finding failed with code.
+func refuseEvery(code string) func([]byte) (int, []byte) {
+	return func(request []byte) (int, []byte) {
+		var in struct{ Findings []struct{ Id string } }
+		_ = json.Unmarshal(request, &in) // a request it cannot read gets an empty answer
+		var failed []map[string]string
+		for _, f := range in.Findings {
+			failed = append(failed, map[string]string{"Id": f.Id, "ErrorCode": code, "ErrorMessage": "refused by the proxy"})
+		}
+		body, _ := json.Marshal(map[string]any{"FailedCount": len(failed), "SuccessCount": 0, "FailedFindings": failed})
+		return http.StatusOK, body
 	}
 }
 

@@ -172,15 +172,7 @@ func (p *Publisher) send(ctx context.Context, at Place, findings []Finding, now 
 	for _, f := range findings {
 		endpoints[f.ID()] = f.EndpointID
 	}
-	refused := map[string]bool{}
-	for _, ff := range out.FailedFindings {
-		id := aws.ToString(ff.Id)
-		refused[id] = true
-		p.log.LogAttrs(ctx, slog.LevelWarn, "finding not imported",
-			slog.String("account", at.Account), slog.String("region", at.Region),
-			slog.String("findingId", id), slog.String("endpointId", endpoints[id]),
-			slog.String("errorCode", aws.ToString(ff.ErrorCode)), slog.String("errorMessage", aws.ToString(ff.ErrorMessage)))
-	}
+	refused := p.refused(ctx, at, out.FailedFindings, endpoints)
 	failed := max(len(refused), int(aws.ToInt32(out.FailedCount)))
 	c := Counts{Imported: len(findings) - failed, Failed: failed}
 
@@ -197,6 +189,38 @@ func (p *Publisher) send(ctx context.Context, at Place, findings []Finding, now 
 		slog.Int("imported", c.Imported), slog.Int("refused", failed),
 		slog.Int("resolved", len(resolve)-unresolved), slog.Int("notResolved", unresolved))
 	return c
+}
+
+// refused logs the findings Security Hub did not take, one line per error
+// code (an account without Security Hub refuses every finding alike), and
+// returns their IDs.
+func (p *Publisher) refused(ctx context.Context, at Place, failed []types.ImportFindingsError, endpoints map[string]string) map[string]bool {
+	refused := map[string]bool{}
+	var codes []string
+	byCode := map[string][]types.ImportFindingsError{}
+	for _, ff := range failed {
+		refused[aws.ToString(ff.Id)] = true
+		code := aws.ToString(ff.ErrorCode)
+		if _, seen := byCode[code]; !seen {
+			codes = append(codes, code)
+		}
+		byCode[code] = append(byCode[code], ff)
+	}
+	for _, code := range codes {
+		ids := make([]string, len(byCode[code]))
+		for i, ff := range byCode[code] {
+			ids[i] = endpoints[aws.ToString(ff.Id)]
+		}
+		otherwise := ifNotImported
+		if code == "InvalidAccess" {
+			otherwise = notEnabled(at)
+		}
+		p.log.LogAttrs(ctx, slog.LevelWarn, "findings refused",
+			slog.String("account", at.Account), slog.String("region", at.Region),
+			slog.String("errorCode", code), slog.String("errorMessage", aws.ToString(byCode[code][0].ErrorMessage)),
+			slog.Int("findings", len(ids)), slog.Any("endpointIds", ids), slog.String("hint", otherwise))
+	}
+	return refused
 }
 
 // resolve sets the workflow of the findings of rewritten endpoints to
@@ -261,6 +285,10 @@ const (
 	ifUnresolved  = "the findings say PASSED but keep their workflow status: resolve them in the console"
 )
 
+func notEnabled(at Place) string {
+	return "Security Hub is not enabled in account " + at.Account + " in " + at.Region
+}
+
 // hint says what to look at for the errors whose cause is known, and else
 // what the failure leaves behind.
 func hint(err error, at Place, action, otherwise string) string {
@@ -270,7 +298,7 @@ func hint(err error, at Place, action, otherwise string) string {
 	}
 	switch apiErr.ErrorCode() {
 	case "InvalidAccessException":
-		return "Security Hub is not enabled in account " + at.Account + " in " + at.Region
+		return notEnabled(at)
 	case "AccessDeniedException":
 		return "the role needs " + action + " (the stack grants it with the context findings=securityhub)"
 	}

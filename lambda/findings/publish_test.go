@@ -243,7 +243,14 @@ func TestBatchFailures(t *testing.T) {
 			want: findings.Counts{Failed: 3}, message: "findings not imported", level: "ERROR"},
 		{name: "one finding refused", configure: func(h *fakesecurityhub.Hub) {
 			h.Refuse = map[string]string{findings.FindingID(findings.Place{Account: account, Region: region}, open(2).EndpointID): "InvalidInput"}
-		}, want: findings.Counts{Imported: 2, Failed: 1}, message: "finding not imported", level: "WARN"},
+		}, want: findings.Counts{Imported: 2, Failed: 1}, message: "findings refused", level: "WARN", hint: "the endpoint's next check imports its finding again"},
+		{name: "every finding refused: not enabled", configure: func(h *fakesecurityhub.Hub) {
+			at := findings.Place{Account: account, Region: region}
+			h.Refuse = map[string]string{}
+			for i := range 3 {
+				h.Refuse[findings.FindingID(at, open(i+1).EndpointID)] = "InvalidAccess"
+			}
+		}, want: findings.Counts{Failed: 3}, message: "findings refused", level: "WARN", hint: "Security Hub is not enabled in account 111122223333 in eu-west-1"},
 		{name: "update not allowed", configure: func(h *fakesecurityhub.Hub) { h.UpdateErr = apiError("AccessDeniedException") },
 			want: findings.Counts{Imported: 3, Failed: 2}, message: "findings not resolved", level: "WARN", hint: "the role needs securityhub:BatchUpdateFindings"},
 		{name: "update fails", configure: func(h *fakesecurityhub.Hub) { h.UpdateErr = errors.New("connection reset") },
@@ -287,7 +294,7 @@ func TestBatchFailures(t *testing.T) {
 			if l["level"] != tt.level || (tt.hint != "" && !strings.Contains(fmt.Sprint(l["hint"]), tt.hint)) {
 				t.Errorf("log line %v; want level %s and a hint with %q", l, tt.level, tt.hint)
 			}
-			if tt.message == "findings not imported" && !strings.Contains(fmt.Sprint(l["endpointIds"]), open(2).EndpointID) {
+			if (tt.message == "findings not imported" || tt.message == "findings refused") && !strings.Contains(fmt.Sprint(l["endpointIds"]), open(2).EndpointID) {
 				t.Errorf("log line %v does not name the endpoints", l)
 			}
 		})

@@ -120,7 +120,7 @@ func TestFindingsNeverBlockTheRemediation(t *testing.T) {
 			h := fakesecurityhub.New()
 			h.Refuse = map[string]string{findingID(endpointID): "InvalidInput"}
 			return h
-		}, "finding not imported", 0, 1},
+		}, "findings refused", 0, 1},
 		{"update refused", func() *fakesecurityhub.Hub {
 			h := fakesecurityhub.New()
 			h.UpdateErr = &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized"}
