@@ -177,7 +177,7 @@ func stateOf(o remediate.Outcome) (state, bool) {
 		return state{compliance: types.ComplianceStatusFailed, severity: types.SeverityLabelHigh,
 			record: types.RecordStateActive, types: []string{TypeBestPractices, TypeDataExfiltration},
 			title:   "VPC endpoint policy allows more than its template",
-			summary: "allows more than vpce-guard's template: anything in the VPC holding credentials of another account may send data through it. " + why}, true
+			summary: "allows more than vpce-guard's template: requests the template denies can pass through the endpoint. " + why}, true
 	case o.Verdict == remediate.NotFound:
 		// No compliance: nothing is left to comply. Archived findings leave
 		// the console's default view and are not evaluated again.

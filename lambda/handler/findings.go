@@ -20,13 +20,13 @@ const (
 )
 
 // withFindings has the outcomes also become Security Hub findings, when the
-// function reports to Security Hub: in(region) is run for a call whose
+// function reports to Security Hub: runIn(region) is run for a call whose
 // endpoints are looked up in region (a finding belongs to that region's
 // Security Hub, which the outcome does not always name), and flush imports
 // what is left; call it once every call is done. The findings' calls end at
 // FindingsDeadline, so that a slow Security Hub cannot keep the summary from
 // being written.
-func (h *Handler) withFindings(ctx context.Context, run remediate.Run, summary *Summary) (in func(region string) remediate.Run, flush func()) {
+func (h *Handler) withFindings(ctx context.Context, run remediate.Run, summary *Summary) (runIn func(region string) remediate.Run, flush func()) {
 	if h.findings == nil {
 		return func(string) remediate.Run { return run }, func() {}
 	}
@@ -41,7 +41,7 @@ func (h *Handler) withFindings(ctx context.Context, run remediate.Run, summary *
 			h.log.LogAttrs(ctx, slog.LevelWarn, "metrics not written", slog.String("error", err.Error()))
 		}
 	})
-	in = func(region string) remediate.Run {
+	runIn = func(region string) remediate.Run {
 		r := run
 		r.Record = func(o remediate.Outcome) {
 			run.Record(o)
@@ -53,7 +53,7 @@ func (h *Handler) withFindings(ctx context.Context, run remediate.Run, summary *
 		defer cancel()
 		batch.Flush(findingsCtx)
 	}
-	return in, flush
+	return runIn, flush
 }
 
 // writeFindingsMetrics writes the counts of one import.

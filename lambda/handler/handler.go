@@ -127,13 +127,13 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (*Summary, 
 		}
 		summary.add(o)
 	}
-	in, flush := h.withFindings(ctx, run, summary)
+	runIn, flush := h.withFindings(ctx, run, summary)
 
 	var errs []error
 	if messages, err := fanout.ParseSQSEvent(event); err == nil {
-		errs = h.sweepUnits(ctx, messages, in, summary)
+		errs = h.sweepUnits(ctx, messages, runIn, summary)
 	} else {
-		errs = h.handleCalls(ctx, event, in, summary)
+		errs = h.handleCalls(ctx, event, runIn, summary)
 	}
 	flush()
 	h.log.LogAttrs(ctx, slog.LevelInfo, "invocation summary", summary.attrs()...)
@@ -145,7 +145,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (*Summary, 
 
 // handleCalls handles the calls of a CloudTrail event, record or log file,
 // or a scheduled sweep.
-func (h *Handler) handleCalls(ctx context.Context, event json.RawMessage, in func(region string) remediate.Run, summary *Summary) []error {
+func (h *Handler) handleCalls(ctx context.Context, event json.RawMessage, runIn func(region string) remediate.Run, summary *Summary) []error {
 	calls, err := cloudtrail.Decode(event)
 	if err != nil {
 		summary.Malformed = true
@@ -172,7 +172,7 @@ func (h *Handler) handleCalls(ctx context.Context, event json.RawMessage, in fun
 			}
 			continue
 		}
-		res, err := h.remediator.HandleCall(ctx, call, in(call.Region))
+		res, err := h.remediator.HandleCall(ctx, call, runIn(call.Region))
 		h.noteStop(ctx, res, call.EventID, call.Sweep, summary)
 		if err != nil {
 			errs = append(errs, err)
