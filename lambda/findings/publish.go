@@ -173,7 +173,9 @@ func (p *Publisher) send(ctx context.Context, at Place, findings []Finding, now 
 		endpoints[f.ID()] = f.EndpointID
 	}
 	refused := p.refused(ctx, at, out.FailedFindings, endpoints)
-	failed := max(len(refused), int(aws.ToInt32(out.FailedCount)))
+	// FailedCount can say more than FailedFindings lists, never more than
+	// were sent.
+	failed := min(max(len(refused), int(aws.ToInt32(out.FailedCount))), len(findings))
 	c := Counts{Imported: len(findings) - failed, Failed: failed}
 
 	var resolve []Finding
