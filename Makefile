@@ -19,7 +19,7 @@ INFRA_VENV := .tools/venv-infra
 # Context for synth and deploy, e.g. CDK_ARGS="-c regions=eu-west-1,eu-central-1 -c alarmEmail=ops@example.com"
 CDK_ARGS ?=
 # What infra-test synthesizes besides the defaults: every optional resource, two regions.
-INFRA_TEST_ALL := -c regions=eu-west-1,us-gov-west-1 -c createTrail=true -c alarmEmail=ops@example.com -c dryRun=true -c services=logs
+INFRA_TEST_ALL := -c regions=eu-west-1,us-gov-west-1 -c createTrail=true -c alarmEmail=ops@example.com -c dryRun=true -c services=logs -c findings=securityhub
 
 .PHONY: test demo build bench fmt-check vet unit test-binaries venv clean infra-tools infra-lint-venv infra-test synth deploy clean-infra
 
@@ -127,7 +127,7 @@ $(INFRA_VENV)/.installed: infra/requirements.txt
 
 # An organization's hubs in two regions; the member templates are taken out
 # of the primary's stack sets, to be linted on their own.
-INFRA_TEST_ORG := -c organization=true -c organizationId=o-abcdef1234 -c memberOUs=ou-ab12-cdef3456 -c memberRegions=eu-west-1,us-east-1
+INFRA_TEST_ORG := -c organization=true -c organizationId=o-abcdef1234 -c memberOUs=ou-ab12-cdef3456 -c memberRegions=eu-west-1,us-east-1 -c findings=securityhub
 MEMBER_TEMPLATES := import json, sys; t = json.load(open(sys.argv[1])); \
 	[open(sys.argv[2] + "/" + r["Properties"]["StackSetName"] + ".template.json", "w").write(r["Properties"]["TemplateBody"]) \
 	 for r in t["Resources"].values() if r["Type"] == "AWS::CloudFormation::StackSet"]

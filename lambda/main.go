@@ -17,12 +17,14 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/vpce-guard/vpce-guard/lambda/cli"
 	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/fanout"
+	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/lambda/members"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
@@ -90,14 +92,24 @@ func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error)
 		"hub", cfg.Hub != nil,
 		"accounts", cfg.Accounts,
 		"organizationId", cfg.OrganizationID,
-		"tagException", cfg.TagException)
+		"tagException", cfg.TagException,
+		"findings", cfg.Findings)
 	opts := handler.Options{Log: log, Metrics: os.Stdout}
+	reportFindings := cfg.Findings == config.FindingsSecurityHub
 	if cfg.Hub == nil {
 		opts.Remediator = remediate.New(ec2.NewFromConfig(sdk), sdk.Region, cfg)
+		if reportFindings {
+			opts.Findings = findings.NewPublisher(findings.OneClient{Client: securityhub.NewFromConfig(sdk)}, log)
+		}
 		return handler.NewWith(opts), nil
 	}
-	// An organization's hub acts in the member accounts through their role.
-	opts.Remediator = remediate.NewHub(members.New(sdk, sts.NewFromConfig(sdk), cfg.Hub.RoleName), cfg)
+	// An organization's hub acts in the member accounts through their role,
+	// and reports to their Security Hubs the same way.
+	memberClients := members.New(sdk, sts.NewFromConfig(sdk), cfg.Hub.RoleName)
+	opts.Remediator = remediate.NewHub(memberClients, cfg)
+	if reportFindings {
+		opts.Findings = findings.NewPublisher(memberClients, log)
+	}
 	if cfg.Hub.SweepQueueURL != "" {
 		regions := cfg.Hub.Regions
 		if len(regions) == 0 {

@@ -327,16 +327,27 @@ func newMemberRole(app awscdk.App, name string, s Settings) {
 			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*"), nil)),
 			recordRewrites("*"), denyNetworkChanges("*"))
 	}
+	appliesTo := []any{
+		jsii.String("Resource::*"),
+		jsii.String("Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:vpc-endpoint/*"),
+	}
+	reason := "ec2:DescribeVpcEndpoints supports no resource-level permissions (only *); ec2:ModifyVpcEndpoint is limited to this account's VPC endpoints, in every region the hub guards."
+	if s.ReportsFindings() {
+		// The findings of an account go to its own Security Hub, in the
+		// region of their endpoint.
+		statements = append(statements, findingsStatements(s, "*", nil)...)
+		appliesTo = append(appliesTo,
+			jsii.String("Resource::arn:<AWS::Partition>:securityhub:*:<AWS::AccountId>:product/<AWS::AccountId>/default"),
+			jsii.String("Resource::arn:<AWS::Partition>:securityhub:*:<AWS::AccountId>:hub/default"))
+		reason += " Security Hub: this account's own default product and hub, in every region the hub guards."
+	}
 	for _, st := range statements {
 		role.AddToPrincipalPolicy(st)
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("ec2:DescribeVpcEndpoints supports no resource-level permissions (only *); ec2:ModifyVpcEndpoint is limited to this account's VPC endpoints, in every region the hub guards."),
-		AppliesTo: &[]any{
-			jsii.String("Resource::*"),
-			jsii.String("Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:vpc-endpoint/*"),
-		},
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String(reason),
+		AppliesTo: &appliesTo,
 	}}, jsii.Bool(true))
 }
 

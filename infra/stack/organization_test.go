@@ -13,13 +13,15 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/config"
 )
 
-// org is the context of an organization guarded in two regions.
+// org is the context of an organization guarded in two regions, reporting
+// to the members' Security Hubs.
 var org = map[string]any{
 	stack.KeyOrganization:    "true",
 	stack.KeyOrganizationID:  "o-abcdef1234",
 	stack.KeyMemberOUs:       "ou-ab12-cdef3456,ou-ab12-ghij7890",
 	stack.KeyMemberRegions:   []any{"eu-west-1", "us-east-1"},
 	stack.KeyUnitConcurrency: 5.0,
+	stack.KeyFindings:        "securityhub",
 }
 
 func orgWith(extra map[string]any) map[string]any {
@@ -105,8 +107,8 @@ func TestOrganizationStacks(t *testing.T) {
 			extra []string
 		}{{primary, []string{"ListMemberAccounts", "QueueSweepUnits"}}, {secondary, nil}} {
 			doc := functionPolicy(t, tc.tpl)
-			if strings.Contains(jsonString(doc), "ec2:") {
-				t.Errorf("the hub's own role may act on EC2: %s", jsonString(doc))
+			if strings.Contains(jsonString(doc), "ec2:") || strings.Contains(jsonString(doc), "securityhub:") {
+				t.Errorf("the hub's own role may act on EC2 or Security Hub: %s", jsonString(doc))
 			}
 			statements := doc["PolicyDocument"].(map[string]any)["Statement"].([]any)
 			var sids []string
@@ -145,7 +147,7 @@ func TestOrganizationStacks(t *testing.T) {
 		fn := resource(t, primary, "AWS::Lambda::Function")
 		env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
 		if env["MEMBER_ROLE_NAME"] != stack.MemberRoleName || env["MEMBER_OUS"] != "ou-ab12-cdef3456,ou-ab12-ghij7890" ||
-			env["MEMBER_REGIONS"] != "eu-west-1,us-east-1" || env["SWEEP_QUEUE_URL"] == nil {
+			env["MEMBER_REGIONS"] != "eu-west-1,us-east-1" || env["SWEEP_QUEUE_URL"] == nil || env["FINDINGS"] != "securityhub" {
 			t.Errorf("the primary's environment %s", jsonString(env))
 		}
 		other := resource(t, secondary, "AWS::Lambda::Function")["Environment"].(map[string]any)["Variables"].(map[string]any)
@@ -252,10 +254,16 @@ func memberTemplate(t *testing.T, body string) map[string]any {
 func TestMemberRole(t *testing.T) {
 	requireNode(t)
 	for _, tc := range []struct {
-		name   string
-		dryRun bool
-	}{{"rewrites", false}, {"dry run", true}} {
-		member, err := stack.MemberTemplates(mustSettings(t, orgWith(map[string]any{stack.KeyDryRun: tc.dryRun})))
+		name     string
+		dryRun   bool
+		findings bool
+	}{{"rewrites", false, false}, {"dry run", true, false}, {"findings", false, true}, {"findings in a dry run", true, true}} {
+		context := map[string]any{stack.KeyDryRun: tc.dryRun, stack.KeyFindings: "none"}
+		if tc.findings {
+			context[stack.KeyFindings] = "securityhub"
+		}
+		// cdk-nag runs in the synth: a finding it does not excuse fails it.
+		member, err := stack.MemberTemplates(mustSettings(t, orgWith(context)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,6 +303,10 @@ func TestMemberRole(t *testing.T) {
 					map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*"},
 					map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:subnet/*"},
 				}})
+		}
+		if tc.findings {
+			// In every region the hub guards, for the account's own findings.
+			statements = append(statements, findingsStatements(!tc.dryRun, "*", nil)...)
 		}
 		if got := policy["PolicyDocument"].(map[string]any)["Statement"]; !reflect.DeepEqual(got, statements) {
 			t.Errorf("%s: statements %s, want %s", tc.name, jsonString(got), jsonString(statements))

@@ -31,6 +31,7 @@ const (
 	KeyCreateTrail      = "createTrail"
 	KeyAlarmEmail       = "alarmEmail"
 	KeyReservedConc     = "reservedConcurrency"
+	KeyFindings         = "findings"
 
 	// An AWS Organization's hub and members (organization.go).
 	KeyOrganization    = "organization"
@@ -50,7 +51,7 @@ func Keys() []string {
 	return []string{
 		KeyRegions, KeyDryRun, KeyServices, KeyLogsTemplate, KeyLogGroupPatterns,
 		KeyCheckMode, KeyExemptTag, KeySweepConcurrency, KeyMaxWritesPerSec, KeySweepSchedule,
-		KeyLogLevel, KeyLogRetentionDays, KeyCreateTrail, KeyAlarmEmail, KeyReservedConc,
+		KeyLogLevel, KeyLogRetentionDays, KeyCreateTrail, KeyAlarmEmail, KeyReservedConc, KeyFindings,
 		KeyOrganization, KeyOrganizationID, KeyMemberOUs, KeyMemberRegions, KeyUnitConcurrency,
 		KeyAccounts, KeyTemplateOrganizationID, KeyOrganizationTagException,
 	}
@@ -107,6 +108,10 @@ type Settings struct {
 	// Organization, when set, makes the app an organization's hub, one stack
 	// per member region, which rolls the members out with StackSets.
 	Organization *Organization
+	// Findings is FINDINGS: config.FindingsSecurityHub gives the role (in an
+	// organization, the member role) the Security Hub permissions; empty
+	// means none.
+	Findings string
 }
 
 // Organization is the deployment across an AWS Organization.
@@ -165,6 +170,7 @@ var envKeys = map[string]string{
 	config.EnvAccounts:         KeyAccounts,
 	config.EnvOrganizationID:   KeyTemplateOrganizationID,
 	config.EnvTagException:     KeyOrganizationTagException,
+	config.EnvFindings:         KeyFindings,
 }
 
 // placeholderRoleARN and placeholderQueueURL stand in for the function's role
@@ -198,6 +204,10 @@ func SettingsFromContext(lookup func(key string) any, present []string) (Setting
 		LogRetentionDays:       DefaultLogRetentionDays,
 		CreateTrail:            r.boolean(KeyCreateTrail),
 		AlarmEmail:             r.str(KeyAlarmEmail),
+		Findings:               strings.ToLower(r.str(KeyFindings)),
+	}
+	if s.Findings == config.FindingsNone {
+		s.Findings = ""
 	}
 	if v := r.str(KeySweepConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
@@ -283,6 +293,7 @@ func (s Settings) Environment(selfRoleARN string) map[string]string {
 		env[config.EnvSweepConcurrency] = strconv.Itoa(config.DefaultSweepConcurrency)
 	}
 	env[config.EnvMaxWritesPerSec] = or(s.MaxWritesPerSecond, strconv.Itoa(config.DefaultMaxWritesPerSecond))
+	env[config.EnvFindings] = or(s.Findings, config.FindingsNone)
 	if len(s.Accounts) > 0 {
 		env[config.EnvAccounts] = strings.Join(s.Accounts, ",")
 	}
@@ -315,6 +326,10 @@ func (s Settings) HubEnvironment(selfRoleARN, queueURL string) map[string]string
 	}
 	return env
 }
+
+// ReportsFindings reports whether the function imports its findings into
+// Security Hub.
+func (s Settings) ReportsFindings() bool { return s.Findings == config.FindingsSecurityHub }
 
 // ReadsOrganization reports whether the function reads its organization's ID
 // at start, which takes organizations:DescribeOrganization.

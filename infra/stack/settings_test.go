@@ -118,6 +118,8 @@ func TestSettingsErrorsNameTheKey(t *testing.T) {
 		{stack.KeyMaxWritesPerSec, "fast", `context maxWritesPerSecond="fast": want a number from 0.1 to 100`},
 		{stack.KeyMaxWritesPerSec, 500.0, `context maxWritesPerSecond=500: want a number from 0.1 to 100`},
 		{stack.KeyAccounts, "4444", `context accounts="4444": "4444" is not an account ID`},
+		{stack.KeyFindings, "security-hub", `context findings="security-hub": want none or securityhub`},
+		{stack.KeyFindings, true, `context findings=true: want none or securityhub`},
 		{stack.KeyTemplateOrganizationID, "org", `context templateOrganizationId="org": want the organization's ID`},
 		{stack.KeyOrganizationTagException, true, `context organizationTagException=true: only with ORGANIZATION_ID`},
 		{stack.KeyReservedConc, "0", `context reservedConcurrency="0": want a whole number from 1 to 1000`},

@@ -239,7 +239,8 @@ func (g *guard) finish(s Settings) {
 
 // functionStatements are the function role's permissions, all of them:
 // reading endpoints, rewriting their policies (unless in dry-run mode),
-// writing its own logs, and sending failed events to its queue.
+// reporting to Security Hub (when asked), writing its own logs, and sending
+// failed events to its queue.
 func functionStatements(s Settings, logGroup awslogs.LogGroup, failed awssqs.Queue) []awsiam.PolicyStatement {
 	statements := []awsiam.PolicyStatement{
 		// DescribeVpcEndpoints supports no resource-level permissions.
@@ -256,6 +257,9 @@ func functionStatements(s Settings, logGroup awslogs.LogGroup, failed awssqs.Que
 	if s.ReadsOrganization() {
 		// DescribeOrganization takes no resource ARN.
 		statements = append(statements, statement("ReadOrganizationID", []string{"organizations:DescribeOrganization"}, jsii.String("*")))
+	}
+	if s.ReportsFindings() {
+		statements = append(statements, findingsStatements(s, "${AWS::Region}", onlyFromFunction(FunctionName, false))...)
 	}
 	return append(statements, ownStatements(logGroup, failed)...)
 }
@@ -404,6 +408,14 @@ func (g *guard) alarms(s Settings) []awscloudwatch.Alarm {
 			ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
 		}))
+	}
+	if s.ReportsFindings() {
+		all = append(all, alarm("FindingsFailedAlarm", "Security Hub refused or lost findings of vpce-guard (not enabled in the region, a missing permission, throttling): the remediation went on; see the function's log lines findings not imported, findings refused and findings not resolved.",
+			awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace: jsii.String(metrics.Namespace), MetricName: jsii.String(handler.MetricFindingsFailed),
+				DimensionsMap: &map[string]*string{handler.DimensionTarget: jsii.String(handler.TargetSecurityHub)},
+				Period:        period, Statistic: jsii.String("Sum"),
+			})))
 	}
 	if s.DryRun {
 		all = append(all, alarm("NonCompliantAlarm", "Dry run: vpce-guard found endpoint policies broader than their template (outcome lines with action wouldRewrite in the function's log).",

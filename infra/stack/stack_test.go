@@ -52,6 +52,7 @@ var every = map[string]any{
 	stack.KeyLogRetentionDays: "365",
 	stack.KeyCreateTrail:      "true",
 	stack.KeyAlarmEmail:       "ops@example.com",
+	stack.KeyFindings:         "securityhub",
 }
 
 func TestDefaultStackResources(t *testing.T) {
@@ -115,6 +116,7 @@ func TestFunction(t *testing.T) {
 					"EXEMPT_TAG":            "vpce-guard:exempt=true",
 					"SWEEP_CONCURRENCY":     "4",
 					"MAX_WRITES_PER_SECOND": "2",
+					"FINDINGS":              "none",
 					"SELF_ROLE_ARN":         getAtt(role, "Arn"),
 				})),
 			})),
@@ -169,14 +171,18 @@ func TestFunctionBundle(t *testing.T) {
 // The role's permissions, exactly: nothing more may slip in unnoticed.
 func TestFunctionPermissions(t *testing.T) {
 	for _, tt := range []struct {
-		name    string
-		context map[string]any
-		modify  bool
-		readOrg bool
+		name     string
+		context  map[string]any
+		modify   bool
+		readOrg  bool
+		findings bool
 	}{
-		{"rewrites", nil, true, false},
-		{"dry run", map[string]any{stack.KeyDryRun: "true"}, false, false},
-		{"organization read at start", map[string]any{stack.KeyTemplateOrganizationID: "auto"}, true, true},
+		{"rewrites", nil, true, false, false},
+		{"dry run", map[string]any{stack.KeyDryRun: "true"}, false, false, false},
+		{"organization read at start", map[string]any{stack.KeyTemplateOrganizationID: "auto"}, true, true, false},
+		{"findings", map[string]any{stack.KeyFindings: "securityhub"}, true, false, true},
+		{"findings in a dry run", map[string]any{stack.KeyFindings: "SecurityHub", stack.KeyDryRun: true}, false, false, true},
+		{"no findings", map[string]any{stack.KeyFindings: "none"}, true, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, tpl := synth(t, tt.context).only(t)
@@ -190,14 +196,12 @@ func TestFunctionPermissions(t *testing.T) {
 				statements = append(statements, map[string]any{"Sid": "RewriteEndpointPolicies", "Effect": "Allow", "Action": "ec2:ModifyVpcEndpoint",
 					"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"},
 					// Only the function's own credentials: the role cannot be borrowed.
-					"Condition": map[string]any{"ArnLike": map[string]any{"lambda:SourceFunctionArn": map[string]any{
-						"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + stack.FunctionName}}}},
+					"Condition": map[string]any{"ArnLike": ownFunction}},
 					// The record of a rewrite, and no other tag: never the exemption tag.
 					map[string]any{"Sid": "RecordRewrites", "Effect": "Allow", "Action": "ec2:CreateTags",
 						"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"},
 						"Condition": map[string]any{
-							"ArnLike": map[string]any{"lambda:SourceFunctionArn": map[string]any{
-								"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + stack.FunctionName}},
+							"ArnLike":                   ownFunction,
 							"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{config.RewrittenTagKey}},
 							"Null":                      map[string]any{"aws:TagKeys": "false"},
 						}},
@@ -209,6 +213,9 @@ func TestFunctionPermissions(t *testing.T) {
 			}
 			if tt.readOrg {
 				statements = append(statements, map[string]any{"Sid": "ReadOrganizationID", "Effect": "Allow", "Action": "organizations:DescribeOrganization", "Resource": "*"})
+			}
+			if tt.findings {
+				statements = append(statements, findingsStatements(tt.modify, "${AWS::Region}", ownFunction)...)
 			}
 			statements = append(statements,
 				map[string]any{"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": getAtt(logs, "Arn")},
@@ -240,6 +247,43 @@ func TestFunctionPermissions(t *testing.T) {
 			})
 		})
 	}
+}
+
+// ownFunction is the condition that keeps a statement to the function's own
+// credentials: the role cannot be borrowed.
+var ownFunction = map[string]any{"lambda:SourceFunctionArn": map[string]any{
+	"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + stack.FunctionName}}
+
+// findingsStatements are the Security Hub statements, exactly: importing
+// the account's own findings under its default product ARN in region, and
+// unless in a dry run resolving them, the Workflow.Status alone; with
+// arnLike (the function's own credentials) when not nil.
+func findingsStatements(rewrites bool, region string, arnLike map[string]any) []any {
+	with := func(c map[string]any) map[string]any {
+		if arnLike != nil {
+			c["ArnLike"] = arnLike
+		}
+		return c
+	}
+	statements := []any{map[string]any{"Sid": "ImportOwnFindings", "Effect": "Allow", "Action": "securityhub:BatchImportFindings",
+		"Resource":  map[string]any{"Fn::Sub": "arn:${AWS::Partition}:securityhub:" + region + ":${AWS::AccountId}:product/${AWS::AccountId}/default"},
+		"Condition": with(map[string]any{"StringEquals": map[string]any{"securityhub:TargetAccount": map[string]any{"Ref": "AWS::AccountId"}}}),
+	}}
+	if !rewrites {
+		return statements
+	}
+	untouched := map[string]any{}
+	for _, field := range []string{"Confidence", "Criticality", "RelatedFindings.Id", "RelatedFindings.ProductArn",
+		"Severity.Label", "Severity.Normalized", "Severity.Product", "Types", "UserDefinedFields", "VerificationState"} {
+		untouched["securityhub:ASFFSyntaxPath/"+field] = "true"
+	}
+	return append(statements, map[string]any{"Sid": "ResolveRewrittenFindings", "Effect": "Allow", "Action": "securityhub:BatchUpdateFindings",
+		"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:securityhub:" + region + ":${AWS::AccountId}:hub/default"},
+		"Condition": with(map[string]any{
+			"StringEquals": map[string]any{"securityhub:ASFFSyntaxPath/Workflow.Status": "RESOLVED"},
+			"Null":         untouched,
+		}),
+	})
 }
 
 // No Allow in any IAM policy, role or resource policy of any stack variant
@@ -601,6 +645,7 @@ func TestEveryOption(t *testing.T) {
 						"SWEEP_CONCURRENCY":     "8",
 						"MAX_WRITES_PER_SECOND": "0.5",
 						"ACCOUNTS":              "444455556666,777788889999",
+						"FINDINGS":              "securityhub",
 						"SELF_ROLE_ARN":         getAtt(role, "Arn"),
 					}))},
 					"LoggingConfig": map[string]any{"ApplicationLogLevel": "DEBUG", "LogFormat": "JSON"},
@@ -621,6 +666,7 @@ func TestEveryOption(t *testing.T) {
 			if want := []any{
 				map[string]any{"suffix": ".logs"}, map[string]any{"suffix": ".logs-fips"},
 				map[string]any{"suffix": ".stream-logs"}, map[string]any{"suffix": ".stream-logs-fips"},
+				map[string]any{"suffix": ".syslog-logs"},
 			}; !reflect.DeepEqual(names, want) {
 				t.Errorf("service names %s, want the logs endpoints' alone", jsonString(names))
 			}
@@ -691,8 +737,9 @@ func testTopic(t *testing.T, tpl assertions.Template) {
 			expressions = append(expressions, m[0].(map[string]any)["Expression"].(string))
 		}
 	}
-	if len(alarms) != 10 {
-		t.Errorf("%d alarms, want 10", len(alarms))
+	// Ten in a dry run with a sweep, and one for the findings.
+	if len(alarms) != 11 {
+		t.Errorf("%d alarms, want 11", len(alarms))
 	}
 	// In dry-run mode the notice is about what would be rewritten.
 	if !strings.Contains(strings.Join(expressions, " "), "SUM(NonCompliant)") {
@@ -778,4 +825,23 @@ func TestBuildRejectsContext(t *testing.T) {
 func jsonString(v any) string {
 	data, _ := json.Marshal(v)
 	return string(data)
+}
+
+// With findings, their failures are alarmed too; without, there is no such alarm.
+func TestFindingsFailedAlarm(t *testing.T) {
+	for _, tc := range []struct {
+		findings string
+		want     float64
+	}{{"securityhub", 1}, {"none", 0}} {
+		_, tpl := synth(t, map[string]any{stack.KeyFindings: tc.findings}).only(t)
+		props := obj(map[string]any{
+			"Namespace": "vpce-guard", "MetricName": "FindingsFailed", "Statistic": "Sum", "Period": 300,
+			"Dimensions":         []any{map[string]any{"Name": "Target", "Value": "securityhub"}},
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1, "EvaluationPeriods": 1,
+			"TreatMissingData": "notBreaching", "AlarmDescription": assertions.Match_AnyValue(),
+		})
+		check(t, tc.findings, func() {
+			tpl.ResourcePropertiesCountIs(jsii.String("AWS::CloudWatch::Alarm"), assertions.Match_ObjectEquals(props), jsii.Number(tc.want))
+		})
+	}
 }

@@ -24,6 +24,7 @@ const (
 	EnvSelfRoleARN      = "SELF_ROLE_ARN"
 	EnvSweepConcurrency = "SWEEP_CONCURRENCY"
 	EnvMaxWritesPerSec  = "MAX_WRITES_PER_SECOND"
+	EnvFindings         = "FINDINGS"
 
 	// An organization's hub (see Hub).
 	EnvMemberRoleName = "MEMBER_ROLE_NAME"
@@ -36,6 +37,12 @@ const (
 	EnvAccounts       = "ACCOUNTS"
 	EnvOrganizationID = "ORGANIZATION_ID"
 	EnvTagException   = "ORGANIZATION_TAG_EXCEPTION"
+)
+
+// Where the function reports its findings (FINDINGS).
+const (
+	FindingsNone        = "none"
+	FindingsSecurityHub = "securityhub"
 )
 
 // OrganizationFromAWS is the ORGANIZATION_ID that has the function read its
@@ -95,6 +102,9 @@ type Config struct {
 	// TagException adds AWS's data-perimeter tag exception to the
 	// organization form.
 	TagException bool
+	// Findings is where each checked endpoint is reported besides the log:
+	// FindingsNone or FindingsSecurityHub.
+	Findings string
 }
 
 // TemplateParams are the parameters every template is rendered with, beside
@@ -147,6 +157,7 @@ func Default() Config {
 		ExemptTag:          Tag{Key: DefaultExemptTagKey, Value: DefaultExemptTagValue},
 		SweepConcurrency:   DefaultSweepConcurrency,
 		MaxWritesPerSecond: DefaultMaxWritesPerSecond,
+		Findings:           FindingsNone,
 	}
 }
 
@@ -253,6 +264,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			fail(EnvMaxWritesPerSec, fmt.Sprintf("want a number from 0.1 to %d", MaxWritesPerSecondLimit))
 		}
 		c.MaxWritesPerSecond = n
+	}
+
+	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvFindings))); v {
+	case "", FindingsNone:
+	case FindingsSecurityHub:
+		c.Findings = v
+	default:
+		fail(EnvFindings, fmt.Sprintf("want %s or %s", FindingsNone, FindingsSecurityHub))
 	}
 
 	c.Hub = readHub(getenv, fail)

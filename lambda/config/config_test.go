@@ -24,7 +24,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.DryRun || len(c.Templates.Services) != 0 || c.Templates.StrictLogs || len(c.LogGroupPatterns) != 0 ||
 		c.Mode != policy.Subset || c.ExemptTag != (config.Tag{Key: "vpce-guard:exempt", Value: "true"}) ||
-		c.SelfRoleARN != "" || c.SweepConcurrency != 4 {
+		c.SelfRoleARN != "" || c.SweepConcurrency != 4 || c.Findings != config.FindingsNone {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -68,6 +68,8 @@ func TestFromEnv(t *testing.T) {
 			return c.TemplateParams().OrganizationID == "o-a1b2c3d4e5" && c.TemplateParams().TagException
 		}},
 		{"organization read at start", map[string]string{"ORGANIZATION_ID": "auto"}, func(c config.Config) bool { return c.OrganizationID == config.OrganizationFromAWS }},
+		{"findings to Security Hub", map[string]string{"FINDINGS": " SecurityHub "}, func(c config.Config) bool { return c.Findings == config.FindingsSecurityHub }},
+		{"no findings", map[string]string{"FINDINGS": "none"}, func(c config.Config) bool { return c.Findings == config.FindingsNone }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +113,8 @@ func TestFromEnvErrors(t *testing.T) {
 		{"ACCOUNTS", "444455556666,12", `"12" is not an account ID`},
 		{"ORGANIZATION_ID", "o-UPPER", "want the organization's ID"},
 		{"ORGANIZATION_TAG_EXCEPTION", "true", "only with ORGANIZATION_ID"},
+		{"FINDINGS", "security-hub", `FINDINGS="security-hub": want none or securityhub`},
+		{"FINDINGS", "true", "want none or securityhub"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value[:min(len(tt.value), 20)], func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpce-guard/vpce-guard/lambda/cloudtrail"
 	"github.com/vpce-guard/vpce-guard/lambda/fanout"
+	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/metrics"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
@@ -24,6 +25,7 @@ type Handler struct {
 	metrics    *metrics.Writer
 	clock      remediate.Clock
 	sweep      *OrgSweep
+	findings   *findings.Publisher
 }
 
 // Options are what a Handler works with.
@@ -37,6 +39,8 @@ type Options struct {
 	// Sweep is set in an organization's hub that sweeps: a scheduled event
 	// then hands out one unit per member account and region.
 	Sweep *OrgSweep
+	// Findings, when set, reports every checked endpoint to Security Hub.
+	Findings *findings.Publisher
 }
 
 // OrgSweep is where an organization's sweep finds the accounts and puts the
@@ -66,6 +70,7 @@ func NewWith(o Options) *Handler {
 		metrics:    metrics.NewWriter(o.Metrics, metrics.Namespace, nil),
 		clock:      clock,
 		sweep:      o.Sweep,
+		findings:   o.Findings,
 	}
 }
 
@@ -92,6 +97,13 @@ func Cutoff(start, deadline time.Time) time.Time {
 	return deadline.Add(-max(MinDeadlineMargin, deadline.Sub(start)/DeadlineMarginDivisor))
 }
 
+// FindingsDeadline is when the Security Hub calls of an invocation are given
+// up: half-way through the margin after its cutoff, where the last findings
+// are imported, which leaves the other half to the summary.
+func FindingsDeadline(cutoff, deadline time.Time) time.Time {
+	return cutoff.Add(deadline.Sub(cutoff) / 2)
+}
+
 // Handle handles an EventBridge event (a CloudTrail API call or a scheduled
 // sweep), a CloudTrail record or a CloudTrail log file. Each endpoint's
 // outcome is logged, and its metrics written, as soon as the endpoint is
@@ -115,13 +127,15 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (*Summary, 
 		}
 		summary.add(o)
 	}
+	runIn, flush := h.withFindings(ctx, run, summary)
 
 	var errs []error
 	if messages, err := fanout.ParseSQSEvent(event); err == nil {
-		errs = h.sweepUnits(ctx, messages, run, summary)
+		errs = h.sweepUnits(ctx, messages, runIn, summary)
 	} else {
-		errs = h.handleCalls(ctx, event, run, summary)
+		errs = h.handleCalls(ctx, event, runIn, summary)
 	}
+	flush()
 	h.log.LogAttrs(ctx, slog.LevelInfo, "invocation summary", summary.attrs()...)
 	if len(errs) > 0 {
 		return summary, &RemediationError{Err: errors.Join(errs...)}
@@ -131,7 +145,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (*Summary, 
 
 // handleCalls handles the calls of a CloudTrail event, record or log file,
 // or a scheduled sweep.
-func (h *Handler) handleCalls(ctx context.Context, event json.RawMessage, run remediate.Run, summary *Summary) []error {
+func (h *Handler) handleCalls(ctx context.Context, event json.RawMessage, runIn func(region string) remediate.Run, summary *Summary) []error {
 	calls, err := cloudtrail.Decode(event)
 	if err != nil {
 		summary.Malformed = true
@@ -158,7 +172,7 @@ func (h *Handler) handleCalls(ctx context.Context, event json.RawMessage, run re
 			}
 			continue
 		}
-		res, err := h.remediator.HandleCall(ctx, call, run)
+		res, err := h.remediator.HandleCall(ctx, call, runIn(call.Region))
 		h.noteStop(ctx, res, call.EventID, call.Sweep, summary)
 		if err != nil {
 			errs = append(errs, err)

@@ -81,6 +81,13 @@ func newFixture(t testing.TB, ec2 *fakeec2.EC2, configure func(*config.Config)) 
 
 func newFixtureWithClock(t testing.TB, ec2 *fakeec2.EC2, configure func(*config.Config), clock remediate.Clock) *fixture {
 	t.Helper()
+	return newFixtureWithOptions(t, ec2, configure, func(o *handler.Options) { o.Clock = clock })
+}
+
+// newFixtureWithOptions is newFixture with the handler's options changed by
+// options.
+func newFixtureWithOptions(t testing.TB, ec2 *fakeec2.EC2, configure func(*config.Config), options func(*handler.Options)) *fixture {
+	t.Helper()
 	cfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +98,11 @@ func newFixtureWithClock(t testing.TB, ec2 *fakeec2.EC2, configure func(*config.
 	}
 	f := &fixture{ec2: ec2, logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.h = handler.NewWith(handler.Options{Remediator: remediate.New(ec2, region, cfg), Log: log, Metrics: f.metrics, Clock: clock})
+	opts := handler.Options{Remediator: remediate.New(ec2, region, cfg), Log: log, Metrics: f.metrics}
+	if options != nil {
+		options(&opts)
+	}
+	f.h = handler.NewWith(opts)
 	lh := lambda.NewHandler(f.h.Handle)
 	f.invoke = func(payload []byte) ([]remediate.Outcome, handler.Summary, error) {
 		logged := f.logs.Len()

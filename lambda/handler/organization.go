@@ -46,7 +46,7 @@ func (h *Handler) fanOut(ctx context.Context, call cloudtrail.Call, summary *Sum
 // unit the cutoff stopped queues its continuation; a unit that fails (its
 // account cannot be reached or listed) fails the invocation, so that SQS
 // retries it and, after a few tries, moves it to the failure queue.
-func (h *Handler) sweepUnits(ctx context.Context, messages []fanout.Message, run remediate.Run, summary *Summary) []error {
+func (h *Handler) sweepUnits(ctx context.Context, messages []fanout.Message, runIn func(region string) remediate.Run, summary *Summary) []error {
 	var errs []error
 	for _, m := range messages {
 		if m.Err != nil {
@@ -56,7 +56,7 @@ func (h *Handler) sweepUnits(ctx context.Context, messages []fanout.Message, run
 		}
 		u := m.Unit
 		origin := remediate.Origin{EventID: m.MessageID, EventName: UnitEventName}
-		res, err := h.remediator.SweepUnit(ctx, u.Account, u.Region, u.NextToken, origin, run)
+		res, err := h.remediator.SweepUnit(ctx, u.Account, u.Region, u.NextToken, origin, runIn(u.Region))
 		h.noteStop(ctx, res, m.MessageID, true, summary)
 		if err != nil {
 			h.log.LogAttrs(ctx, slog.LevelError, "sweep unit failed",

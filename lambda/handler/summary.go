@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"unicode/utf8"
 
+	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
@@ -38,6 +39,15 @@ type Summary struct {
 	// Units counts the sweep units queued: by an organization's sweep, or a
 	// unit's continuation.
 	Units int `json:"unitsQueued,omitempty"`
+	// Findings counts the Security Hub findings, when the function reports
+	// to Security Hub.
+	Findings *FindingsCount `json:"findings,omitempty"`
+}
+
+// FindingsCount is what the findings of an invocation came to.
+type FindingsCount struct {
+	Imported int `json:"imported"`
+	Failed   int `json:"failed"`
 }
 
 // Failure is an endpoint that failed, and why.
@@ -65,8 +75,16 @@ func (s *Summary) add(o remediate.Outcome) {
 	s.Failed = append(s.Failed, Failure{EndpointID: o.EndpointID, Error: shorten(o.Error, maxErrorBytes)})
 }
 
+func (s *Summary) addFindings(c findings.Counts) {
+	if s.Findings == nil {
+		s.Findings = &FindingsCount{}
+	}
+	s.Findings.Imported += c.Imported
+	s.Findings.Failed += c.Failed
+}
+
 func (s *Summary) attrs() []slog.Attr {
-	return []slog.Attr{
+	attrs := []slog.Attr{
 		slog.Int("outcomes", s.Outcomes),
 		slog.Any("verdicts", s.Verdicts),
 		slog.Any("actions", s.Actions),
@@ -78,6 +96,10 @@ func (s *Summary) attrs() []slog.Attr {
 		slog.Bool("pagesLeftUnlisted", s.Unlisted),
 		slog.Int("unitsQueued", s.Units),
 	}
+	if s.Findings != nil {
+		attrs = append(attrs, slog.Int("findingsImported", s.Findings.Imported), slog.Int("findingsFailed", s.Findings.Failed))
+	}
+	return attrs
 }
 
 // shorten cuts s to at most n bytes, on a character boundary, marking the cut.

@@ -8,8 +8,11 @@
 //     ([BuildBootstrap]), run by the AWS Lambda Runtime Interface Emulator
 //     ([StartLambda]) and invoked over HTTP exactly as Lambda would;
 //   - a reverse proxy between the function and moto that injects throttling,
-//     server errors and slow answers per EC2 action ([StartFaultProxy]);
-//   - an SDK client for moto with dummy credentials ([EC2Client]);
+//     server errors and slow answers per action ([StartFaultProxy]), and
+//     stands in for Security Hub's BatchUpdateFindings, which moto lacks
+//     ([ResolveFindings]);
+//   - SDK clients for moto with dummy credentials ([EC2Client],
+//     [SecurityHubClient]);
 //   - AWS's event-ruler, the open-source matcher of EventBridge-style
 //     patterns, in a Java process that answers on its standard output
 //     ([StartEventRuler]), found through VPCE_GUARD_EVENT_RULER or the jar

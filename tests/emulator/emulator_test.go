@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/vpce-guard/vpce-guard/tests/emulator"
 )
@@ -103,5 +106,55 @@ func TestFaultProxy(t *testing.T) {
 	}
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("a slow answer came after %v", d)
+	}
+}
+
+// Security Hub's REST-JSON actions are named by method and path: passed to
+// moto, faulted in its error format, or answered by the stand-in for
+// BatchUpdateFindings.
+func TestFaultProxySecurityHub(t *testing.T) {
+	t.Parallel()
+	moto := emulator.SharedMoto(t)
+	proxy := emulator.StartFaultProxy(t, moto.URL)
+	client := emulator.SecurityHubClient(t, proxy.URL, "ap-south-2")
+	ctx := t.Context()
+	noRetry := func(o *securityhub.Options) { o.RetryMaxAttempts = 1 }
+	finding := shtypes.AwsSecurityFinding{
+		SchemaVersion: aws.String("2018-10-08"), Id: aws.String("proxy-test"), AwsAccountId: aws.String("123456789012"),
+		ProductArn:  aws.String("arn:aws:securityhub:ap-south-2:123456789012:product/123456789012/default"),
+		GeneratorId: aws.String("test"), Title: aws.String("t"), Description: aws.String("d"), Types: []string{"Software and Configuration Checks"},
+		CreatedAt: aws.String("2026-01-02T03:04:05.000Z"), UpdatedAt: aws.String("2026-01-02T03:04:05.000Z"),
+		Severity: &shtypes.Severity{Label: shtypes.SeverityLabelLow}, Resources: []shtypes.Resource{{Type: aws.String("Other"), Id: aws.String("r")}},
+	}
+
+	proxy.Inject("BatchImportFindings", emulator.Fault{Name: "not enabled", Status: http.StatusForbidden, Code: "InvalidAccessException", REST: true}, 1)
+	_, err := client.BatchImportFindings(ctx, &securityhub.BatchImportFindingsInput{Findings: []shtypes.AwsSecurityFinding{finding}}, noRetry)
+	var apiErr interface{ ErrorCode() string }
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidAccessException" {
+		t.Errorf("the faulted import: %v, want InvalidAccessException", err)
+	}
+	out, err := client.BatchImportFindings(ctx, &securityhub.BatchImportFindingsInput{Findings: []shtypes.AwsSecurityFinding{finding}}, noRetry)
+	if err != nil || aws.ToInt32(out.SuccessCount) != 1 {
+		t.Fatalf("the import passed to moto: %+v, %v", out, err)
+	}
+	got, err := client.GetFindings(ctx, &securityhub.GetFindingsInput{}, noRetry)
+	if err != nil || len(got.Findings) != 1 || aws.ToString(got.Findings[0].Id) != "proxy-test" {
+		t.Fatalf("GetFindings: %+v, %v", got, err)
+	}
+
+	proxy.Inject("BatchUpdateFindings", emulator.ResolveFindings(), -1)
+	ident := shtypes.AwsSecurityFindingIdentifier{Id: finding.Id, ProductArn: finding.ProductArn}
+	updated, err := client.BatchUpdateFindings(ctx, &securityhub.BatchUpdateFindingsInput{
+		FindingIdentifiers: []shtypes.AwsSecurityFindingIdentifier{ident}, Workflow: &shtypes.WorkflowUpdate{Status: shtypes.WorkflowStatusResolved}}, noRetry)
+	if err != nil || len(updated.ProcessedFindings) != 1 || aws.ToString(updated.ProcessedFindings[0].Id) != "proxy-test" {
+		t.Errorf("the stand-in's answer: %+v, %v", updated, err)
+	}
+	for action, want := range map[string]int{"BatchImportFindings": 2, "GetFindings": 1, "BatchUpdateFindings": 1} {
+		if seen, _ := proxy.Count(action); seen != want {
+			t.Errorf("%s seen %d times, want %d", action, seen, want)
+		}
+	}
+	if requests := proxy.Requests(); !strings.Contains(string(requests[len(requests)-1].Body), `"RESOLVED"`) {
+		t.Errorf("the update's body is not kept: %q", requests[len(requests)-1].Body)
 	}
 }

@@ -34,8 +34,15 @@ type Fault struct {
 	// Query answers in the error format of the query services other than
 	// EC2 (STS, IAM): <ErrorResponse><Error>…</Error></ErrorResponse>.
 	Query bool
+	// REST answers in the error format of the REST-JSON services (Security
+	// Hub): the code in the X-Amzn-Errortype header, a JSON message.
+	REST bool
 	// Message is the error's message; a default names the proxy.
 	Message string
+	// Answer, when set, answers the request itself, from its body, instead
+	// of the emulator: a stand-in for an action the emulator does not have.
+	// Status and Forward are then ignored.
+	Answer func(request []byte) (status int, body []byte)
 }
 
 // Throttle is EC2's throttling answer: HTTP 503 RequestLimitExceeded, which
@@ -60,10 +67,12 @@ func LostAnswer() Fault {
 // Slow passes the request on after d.
 func Slow(d time.Duration) Fault { return Fault{Name: "slow " + d.String(), Delay: d} }
 
-// FaultProxy is a reverse proxy in front of an EC2 emulator that injects
-// faults into the requests of chosen EC2 actions (the Action parameter of
-// EC2's query protocol), and records every request. Point the function's
-// AWS_ENDPOINT_URL_EC2 at URL.
+// FaultProxy is a reverse proxy in front of an emulator that injects faults
+// into the requests of chosen actions (the Action parameter of EC2's query
+// protocol, the X-Amz-Target of the JSON protocols, the method and path of
+// Security Hub's REST-JSON), stands in for actions the emulator lacks, and
+// records every request. Point the function's AWS_ENDPOINT_URL_EC2 (or
+// AWS_ENDPOINT_URL for every service) at URL.
 type FaultProxy struct {
 	// URL is the proxy's base URL on 127.0.0.1.
 	URL string
@@ -87,8 +96,18 @@ type faultRule struct {
 type Request struct {
 	Action string
 	Form   url.Values // the query parameters, e.g. VpcEndpointId.1, PolicyDocument
+	Body   []byte     // the request's body, as sent
 	Fault  string     // the Fault's Name, "" when passed on untouched
 	Status int        // the status answered
+}
+
+// restActions name the actions of the REST-JSON services the tests reach
+// through the proxy, which their requests say by method and path only.
+var restActions = map[string]string{
+	"POST /accounts":              "EnableSecurityHub",
+	"POST /findings":              "GetFindings",
+	"POST /findings/import":       "BatchImportFindings",
+	"PATCH /findings/batchupdate": "BatchUpdateFindings",
 }
 
 // StartFaultProxy starts a proxy to target (an emulator's base URL) on
@@ -171,10 +190,10 @@ func (p *FaultProxy) Count(action string) (seen, faulted int) {
 
 // take returns the fault for the next request of action, if any, and
 // records the request.
-func (p *FaultProxy) take(action string, form url.Values) (Fault, bool, int) {
+func (p *FaultProxy) take(action string, form url.Values, body []byte) (Fault, bool, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.log = append(p.log, Request{Action: action, Form: form})
+	p.log = append(p.log, Request{Action: action, Form: form, Body: body})
 	i := len(p.log) - 1
 	for _, r := range p.rules {
 		if r.action != action || r.left == 0 {
@@ -216,10 +235,15 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	action := form.Get("Action")
-	if target := r.Header.Get("X-Amz-Target"); action == "" && target != "" {
+	target := r.Header.Get("X-Amz-Target")
+	rest, isREST := restActions[r.Method+" "+r.URL.Path]
+	if action == "" && (target != "" || isREST) {
 		// The JSON protocols (SQS, Organizations) name the action in a header,
-		// as Service.Action.
-		action = target[strings.LastIndexByte(target, '.')+1:]
+		// as Service.Action; the REST-JSON ones by method and path.
+		action = rest
+		if target != "" {
+			action = target[strings.LastIndexByte(target, '.')+1:]
+		}
 		form = url.Values{}
 		var fields map[string]any
 		if json.Unmarshal(body, &fields) == nil {
@@ -230,7 +254,7 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	fault, ok, i := p.take(action, form)
+	fault, ok, i := p.take(action, form, body)
 	if !ok {
 		rec := &statusRecorder{ResponseWriter: w}
 		p.proxy.ServeHTTP(rec, r)
@@ -243,6 +267,14 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if fault.Answer != nil {
+		status, answer := fault.Answer(body)
+		p.setStatus(i, status)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(answer) // the client went away: nothing to tell it
+		return
 	}
 	if fault.Status == 0 {
 		rec := &statusRecorder{ResponseWriter: w}
@@ -263,6 +295,10 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeQueryError(w, fault.Status, fault.Code, message)
 		return
 	}
+	if fault.REST {
+		writeRESTError(w, fault.Status, fault.Code, message)
+		return
+	}
 	writeEC2Error(w, fault.Status, fault.Code, message)
 }
 
@@ -272,6 +308,15 @@ func writeQueryError(w http.ResponseWriter, status int, code, message string) {
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
 		xmlEscape(code), xmlEscape(message))
+}
+
+// writeRESTError answers as the REST-JSON services do.
+func writeRESTError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-Errortype", code)
+	w.WriteHeader(status)
+	body, _ := json.Marshal(map[string]string{"Code": code, "Message": message}) // strings always marshal
+	_, _ = w.Write(body)
 }
 
 // writeEC2Error answers as EC2 does, with its XML error document.

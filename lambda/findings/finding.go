@@ -1,0 +1,267 @@
+package findings
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+
+	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+	"github.com/vpce-guard/vpce-guard/policytemplates"
+)
+
+// The fixed parts of every finding.
+const (
+	SchemaVersion = "2018-10-08"
+	// GeneratorID names the check; the console groups findings by it.
+	GeneratorID = "vpce-guard/endpoint-policy"
+	ProductName = "vpce-guard"
+	// ResourceType is ASFF's catch-all: it has a type for an endpoint
+	// *service* (AwsEc2VpcEndpointService), none for an endpoint.
+	ResourceType = "Other"
+
+	TypeBestPractices    = "Software and Configuration Checks/AWS Security Best Practices"
+	TypeDataExfiltration = "Effects/Data Exfiltration"
+
+	// UpdatedBy signs the notes vpce-guard leaves on the findings it resolves.
+	UpdatedBy = "vpce-guard"
+)
+
+// ASFF's limits, in characters.
+const (
+	MaxTitle       = 256
+	MaxDescription = 1024
+	MaxDetailValue = 1023 // Details.Other values are under 1,024
+	MaxNote        = 512
+	MaxRecommend   = 512
+)
+
+// Place is an account and region: where an endpoint is, and whose Security
+// Hub gets its finding (the default product ARN takes findings of its own
+// account only).
+type Place struct{ Account, Region string }
+
+func (p Place) partition() string { return policytemplates.PartitionForRegion(p.Region) }
+
+// ProductARN is the account's default product ARN in its region, the one
+// every account may import its own findings under.
+func ProductARN(p Place) string {
+	return fmt.Sprintf("arn:%s:securityhub:%s:%s:product/%s/default", p.partition(), p.Region, p.Account, p.Account)
+}
+
+// FindingID is the finding's Id: one per endpoint and check, the same on
+// every check, so that each import updates the endpoint's one finding.
+func FindingID(p Place, endpointID string) string {
+	return fmt.Sprintf("vpce-guard/%s/%s/%s/endpoint-policy", p.Region, p.Account, endpointID)
+}
+
+// EndpointARN is the endpoint's ARN, the finding's resource.
+func EndpointARN(p Place, endpointID string) string {
+	return fmt.Sprintf("arn:%s:ec2:%s:%s:vpc-endpoint/%s", p.partition(), p.Region, p.Account, endpointID)
+}
+
+// Finding is what one outcome becomes.
+type Finding struct {
+	ASFF types.AwsSecurityFinding
+	// Resolve is set for an endpoint vpce-guard rewrote: its finding must be
+	// resolved with BatchUpdateFindings too, since an import sets the
+	// workflow of a new finding only.
+	Resolve bool
+	// EndpointID is the endpoint's, for log lines.
+	EndpointID string
+}
+
+// ID is the finding's Id.
+func (f Finding) ID() string { return aws.ToString(f.ASFF.Id) }
+
+// FromOutcome turns the outcome of an endpoint of place's region into a
+// finding checked at now. ok is false for the outcomes that say nothing about
+// the endpoint's policy: exempt, skipped, and errors before a verdict.
+//
+//   - compliant: PASSED, severity INFORMATIONAL;
+//   - noncompliant and rewritten: PASSED, INFORMATIONAL, and resolved;
+//   - noncompliant and not rewritten (dry run, or the write failed or was
+//     left for the deadline): FAILED, HIGH;
+//   - not found (the endpoint was deleted): archived, so that what was said
+//     of it before leaves the console's default view.
+//
+// The account is the outcome's (the endpoint's owner), the region the one
+// the endpoint was looked up in: for an endpoint reaching another region's
+// service, the outcome's Region is the service's.
+func FromOutcome(o remediate.Outcome, region string, now time.Time) (Finding, bool) {
+	at := Place{Account: o.Account, Region: region}
+	if o.EndpointID == "" || !policytemplates.IsAccountID(at.Account) || !policytemplates.IsRegion(at.Region) {
+		return Finding{}, false
+	}
+	s, ok := stateOf(o)
+	if !ok {
+		return Finding{}, false
+	}
+	stamp := now.UTC().Format("2006-01-02T15:04:05.000Z")
+	severity := &types.Severity{Label: s.severity}
+	f := types.AwsSecurityFinding{
+		SchemaVersion: aws.String(SchemaVersion),
+		Id:            aws.String(FindingID(at, o.EndpointID)),
+		ProductArn:    aws.String(ProductARN(at)),
+		ProductName:   aws.String(ProductName),
+		GeneratorId:   aws.String(GeneratorID),
+		AwsAccountId:  aws.String(at.Account),
+		Region:        aws.String(at.Region),
+		Types:         s.types,
+		CreatedAt:     aws.String(stamp),
+		UpdatedAt:     aws.String(stamp),
+		Severity:      severity,
+		// Security Hub keeps the provider's own values here, apart from what a
+		// person changes at the top level; without them a re-import could not
+		// lower the severity of a finding someone has touched.
+		FindingProviderFields: &types.FindingProviderFields{Severity: &types.FindingProviderSeverity{Label: s.severity}, Types: s.types},
+		Title:                 aws.String(cut(s.title, MaxTitle)),
+		Description:           aws.String(cut(describe(o, s), MaxDescription)),
+		Resources:             []types.Resource{resource(o, at)},
+		RecordState:           s.record,
+	}
+	if s.compliance != "" {
+		f.Compliance = &types.Compliance{Status: s.compliance}
+	}
+	if s.workflow != "" {
+		// Honoured when the finding is created; for an existing one, see Resolve.
+		f.Workflow = &types.Workflow{Status: s.workflow}
+	}
+	if s.compliance == types.ComplianceStatusFailed {
+		f.Remediation = &types.Remediation{Recommendation: &types.Recommendation{Text: aws.String(cut(recommendation, MaxRecommend))}}
+	}
+	return Finding{ASFF: f, Resolve: s.resolve, EndpointID: o.EndpointID}, true
+}
+
+const recommendation = "Let vpce-guard write its template (deploy it without dry run), or narrow the policy to the template " +
+	"(vpce-guard render prints it). An endpoint that must keep a broader policy can carry vpce-guard's exemption tag; " +
+	"restrict who may set it."
+
+// state is what a finding says about its endpoint.
+type state struct {
+	compliance types.ComplianceStatus // "" for an archived finding
+	severity   types.SeverityLabel
+	workflow   types.WorkflowStatus // "" leaves Security Hub's NEW
+	record     types.RecordState
+	resolve    bool
+	types      []string
+	title      string
+	summary    string
+}
+
+func stateOf(o remediate.Outcome) (state, bool) {
+	passed := func(title, summary string) state {
+		return state{compliance: types.ComplianceStatusPassed, severity: types.SeverityLabelInformational,
+			workflow: types.WorkflowStatusResolved, record: types.RecordStateActive,
+			types: []string{TypeBestPractices}, title: title, summary: summary}
+	}
+	switch {
+	case o.Verdict == remediate.Compliant:
+		return passed("VPC endpoint policy is within its template",
+			"allows nothing beyond vpce-guard's template."), true
+	case o.Verdict == remediate.NonCompliant && o.Action == remediate.Rewritten:
+		s := passed("VPC endpoint policy was broader than its template and was rewritten",
+			"allowed more than vpce-guard's template and was rewritten to it.")
+		s.resolve = true
+		return s, true
+	case o.Verdict == remediate.NonCompliant:
+		why := "Dry run: not rewritten."
+		if o.Error != "" {
+			why = "Not rewritten: " + strings.TrimPrefix(o.Error, "not rewritten: ") + "."
+		} else if o.Action != remediate.WouldRewrite {
+			why = "Not rewritten."
+		}
+		return state{compliance: types.ComplianceStatusFailed, severity: types.SeverityLabelHigh,
+			record: types.RecordStateActive, types: []string{TypeBestPractices, TypeDataExfiltration},
+			title:   "VPC endpoint policy allows more than its template",
+			summary: "allows more than vpce-guard's template: requests the template denies can pass through the endpoint. " + why}, true
+	case o.Verdict == remediate.NotFound:
+		// No compliance: nothing is left to comply. Archived findings leave
+		// the console's default view and are not evaluated again.
+		return state{severity: types.SeverityLabelInformational, record: types.RecordStateArchived,
+			types: []string{TypeBestPractices}, title: "VPC endpoint no longer exists",
+			summary: "no longer exists; vpce-guard archived its finding."}, true
+	}
+	return state{}, false
+}
+
+// describe is the finding's description: the endpoint, the verdict, and
+// why. Witnesses (a request the policy allows and the template denies) go
+// after the reasons once outcomes carry them.
+func describe(o remediate.Outcome, s state) string {
+	subject := "VPC endpoint " + o.EndpointID
+	if o.ServiceName != "" {
+		subject += " (" + o.ServiceName + ")"
+	}
+	if s.record != types.RecordStateArchived {
+		subject = "The policy of " + subject
+	}
+	var b strings.Builder
+	b.WriteString(subject + " " + s.summary)
+	if len(o.Reasons) > 0 && o.Verdict != remediate.Compliant {
+		b.WriteString(" Why: " + strings.Join(o.Reasons, "; ") + ".")
+	}
+	if len(o.Notes) > 0 {
+		b.WriteString(" Notes: " + strings.Join(o.Notes, "; ") + ".")
+	}
+	return b.String()
+}
+
+// ownerDetail names what manages the endpoint, and what said so.
+func ownerDetail(o remediate.Outcome) string {
+	if o.Owner == nil {
+		return ""
+	}
+	what := o.Owner.Tool
+	if o.Owner.Name != "" {
+		what += " " + o.Owner.Name
+	}
+	return what + " (" + o.Owner.Evidence + ")"
+}
+
+// resource is the endpoint, with what vpce-guard knows of it.
+func resource(o remediate.Outcome, at Place) types.Resource {
+	details := map[string]string{}
+	for k, v := range map[string]string{
+		"serviceName":     o.ServiceName,
+		"verdict":         string(o.Verdict),
+		"action":          string(o.Action),
+		"policyBefore":    o.PolicyBefore,
+		"policyAfter":     o.PolicyAfter,
+		"eventId":         o.EventID,
+		"eventName":       o.EventName,
+		"caller":          o.Caller,
+		"error":           o.Error,
+		"owner":           ownerDetail(o),
+		"rewrittenBefore": o.RewrittenBefore,
+	} {
+		if v != "" { // ASFF refuses empty values
+			details[k] = cut(v, MaxDetailValue)
+		}
+	}
+	r := types.Resource{
+		Type:    aws.String(ResourceType),
+		Id:      aws.String(EndpointARN(at, o.EndpointID)),
+		Region:  aws.String(at.Region),
+		Details: &types.ResourceDetails{Other: details},
+	}
+	// ASFF knows three partitions; for the others the ARN says it.
+	switch p := types.Partition(at.partition()); p {
+	case types.PartitionAws, types.PartitionAwsCn, types.PartitionAwsUsGov:
+		r.Partition = p
+	}
+	return r
+}
+
+// cut shortens s to at most n characters, on a character boundary, marking
+// the cut: ASFF counts its limits in characters.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	runes := []rune(s)
+	return string(runes[:n-1]) + "…"
+}
