@@ -40,7 +40,7 @@ func takeInventory(t *testing.T, ctx context.Context, motoURL, account string, r
 		for _, r := range page.Roles {
 			inv["role "+aws.ToString(r.RoleName)] = true
 			policies, err := roles.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: r.RoleName})
-			if err != nil || aws.ToBool(&policies.IsTruncated) {
+			if err != nil || policies.IsTruncated {
 				fail("role policies", err)
 			}
 			for _, p := range policies.PolicyNames {
