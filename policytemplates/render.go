@@ -19,6 +19,7 @@ import (
 const (
 	Logs       = "logs"
 	LogsStrict = "logs-strict"
+	Syslog     = "syslog"
 	Events     = "events"
 )
 

@@ -12,16 +12,47 @@ const (
 	ServiceEvents = "events"
 )
 
-// endpointServices maps the last part of an endpoint service name to the
-// service it reaches. stream-logs serves StartLiveTail and GetLogObject,
-// which act on log groups like the rest of CloudWatch Logs.
-var endpointServices = map[string]string{
-	"logs":             ServiceLogs,
-	"logs-fips":        ServiceLogs,
-	"stream-logs":      ServiceLogs,
-	"stream-logs-fips": ServiceLogs,
-	"events":           ServiceEvents,
-	"events-fips":      ServiceEvents,
+// endpoint is what an endpoint service name's last part says: the service
+// it reaches and, when it is not the service's usual one, its template.
+type endpoint struct {
+	service  string
+	template string // "" for the service's usual template
+}
+
+// endpointServices maps the last part of an endpoint service name to what it
+// reaches. The README's table says where each name comes from.
+//   - stream-logs serves StartLiveTail and GetLogObject, which act on log
+//     groups like the rest of CloudWatch Logs.
+//   - syslog-logs takes syslog messages, which arrive with no identity and
+//     are authorized as logs:PutLogEvents on the configured log group: a
+//     condition on the principal would deny them all.
+//   - eventsv2 serves the Custom Event Bus, whose actions share the events:
+//     prefix and act on resources of their own (event-busv2, event-sourcev2,
+//     subscriber): the events template has both kinds, so that one policy
+//     fits both endpoints.
+var endpointServices = map[string]endpoint{
+	"logs":             {service: ServiceLogs},
+	"logs-fips":        {service: ServiceLogs},
+	"stream-logs":      {service: ServiceLogs},
+	"stream-logs-fips": {service: ServiceLogs},
+	"syslog-logs":      {service: ServiceLogs, template: Syslog},
+	"events":           {service: ServiceEvents, template: Events},
+	"events-fips":      {service: ServiceEvents, template: Events},
+	"eventsv2":         {service: ServiceEvents, template: Events},
+	"eventsv2-fips":    {service: ServiceEvents, template: Events},
+}
+
+// EndpointNames are the last parts of the endpoint service names of
+// service, such as logs-fips, sorted: what an event pattern matches on.
+func EndpointNames(service string) []string {
+	var names []string
+	for name, e := range endpointServices {
+		if e.service == service {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // EndpointServiceNames are the full endpoint service names that opts guards
@@ -37,12 +68,12 @@ func EndpointServiceNames(region string, opts Options) []string {
 		prefixes = append(prefixes, "cn.com.amazonaws.")
 	}
 	var names []string
-	for endpoint, service := range endpointServices {
-		if len(opts.Services) > 0 && !slices.Contains(opts.Services, service) {
+	for name, e := range endpointServices {
+		if len(opts.Services) > 0 && !slices.Contains(opts.Services, e.service) {
 			continue
 		}
 		for _, prefix := range prefixes {
-			names = append(names, prefix+region+"."+endpoint)
+			names = append(names, prefix+region+"."+name)
 		}
 	}
 	slices.Sort(names)
@@ -88,13 +119,13 @@ func TemplateFor(serviceName string, opts Options) (name, region string, ok bool
 	if !found || !regionPattern.MatchString(region) {
 		return "", "", false
 	}
-	service, known := endpointServices[endpoint]
-	if !known || (len(opts.Services) > 0 && !slices.Contains(opts.Services, service)) {
+	e, known := endpointServices[endpoint]
+	if !known || (len(opts.Services) > 0 && !slices.Contains(opts.Services, e.service)) {
 		return "", "", false
 	}
 	switch {
-	case service == ServiceEvents:
-		return Events, region, true
+	case e.template != "":
+		return e.template, region, true
 	case opts.StrictLogs:
 		return LogsStrict, region, true
 	default:

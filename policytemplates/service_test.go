@@ -1,6 +1,7 @@
 package policytemplates_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/vpce-guard/vpce-guard/policytemplates"
@@ -27,6 +28,13 @@ func TestTemplateFor(t *testing.T) {
 		{"com.amazonaws.us-east-2.logs-fips", strict, "logs-strict", "us-east-2"},
 		{"com.amazonaws.eu-west-1.events", all, "events", "eu-west-1"},
 		{"com.amazonaws.us-west-1.events-fips", strict, "events", "us-west-1"},
+		{"com.amazonaws.eu-west-1.eventsv2", all, "events", "eu-west-1"},
+		{"com.amazonaws.us-east-1.eventsv2-fips", onlyEvents, "events", "us-east-1"},
+		{"com.amazonaws.eu-west-1.syslog-logs", all, "syslog", "eu-west-1"},
+		{"com.amazonaws.eu-west-1.syslog-logs", strict, "syslog", "eu-west-1"},
+		{"com.amazonaws.eu-west-1.syslog-logs", onlyEvents, "", ""},
+		{"com.amazonaws.eu-west-1.eventsv2", policytemplates.Options{Services: []string{policytemplates.ServiceLogs}}, "", ""},
+		{"com.amazonaws.eu-west-1.syslog-logs-fips", all, "", ""},
 		{"com.amazonaws.cn-north-1.logs", all, "logs", "cn-north-1"},
 		{"cn.com.amazonaws.cn-northwest-1.logs", strict, "logs-strict", "cn-northwest-1"},
 		{"cn.com.amazonaws.cn-north-1.events", all, "events", "cn-north-1"},
@@ -72,6 +80,25 @@ func TestOptionsValidate(t *testing.T) {
 		err := policytemplates.Options{Services: tt.services}.Validate()
 		if (err != nil) != tt.wantErr {
 			t.Errorf("Options{Services: %q}.Validate() = %v, want error: %v", tt.services, err, tt.wantErr)
+		}
+	}
+}
+
+func TestEndpointNames(t *testing.T) {
+	t.Parallel()
+	for service, want := range map[string][]string{
+		policytemplates.ServiceLogs:   {"logs", "logs-fips", "stream-logs", "stream-logs-fips", "syslog-logs"},
+		policytemplates.ServiceEvents: {"events", "events-fips", "eventsv2", "eventsv2-fips"},
+		"s3":                          nil,
+	} {
+		if got := policytemplates.EndpointNames(service); !slices.Equal(got, want) {
+			t.Errorf("EndpointNames(%q) = %q, want %q", service, got, want)
+		}
+		// Every name has a template.
+		for _, name := range want {
+			if _, _, ok := policytemplates.TemplateFor("com.amazonaws.eu-west-1."+name, policytemplates.Options{}); !ok {
+				t.Errorf("%s has no template", name)
+			}
 		}
 	}
 }

@@ -3,9 +3,12 @@ package tests
 import (
 	"cmp"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 	"github.com/vpce-guard/vpce-guard/tests/emulator"
@@ -23,6 +26,8 @@ type replayScenario struct {
 	// existing, for a ModifyVpcEndpoint, is the policy of the Logs endpoint
 	// the recorded call modifies: "template" or "" for AWS's default.
 	existing string
+	// existingTags are that endpoint's tags.
+	existingTags map[string]string
 	// deleteFirst deletes the endpoint after the replayed call, before the
 	// event arrives.
 	deleteFirst bool
@@ -44,6 +49,11 @@ var replayScenarios = []replayScenario{
 		verdict: remediate.Compliant, action: remediate.None},
 	{name: "modify-widens-logs", fixture: "modify-logs-widened.json", existing: "template",
 		verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: true},
+	// The template was written before, and the owner, Terraform by its tag,
+	// widened the policy again.
+	{name: "modify-widens-logs-again", fixture: "modify-logs-widened.json", existing: "template",
+		existingTags: map[string]string{config.RewrittenTagKey: "2026-11-30T08:00:00Z", "ManagedBy": "terraform"},
+		verdict:      remediate.NonCompliant, action: remediate.Rewritten, rewritten: true},
 	{name: "modify-by-vpce-guard", fixture: "modify-logs-by-vpce-guard.json",
 		verdict: remediate.Compliant, action: remediate.None},
 	{name: "dry-run", fixture: "04-create-logs-no-policy.json", settings: map[string]string{"DRY_RUN": "true"},
@@ -94,7 +104,7 @@ func (sc replayScenario) run(t *testing.T, moto *emulator.Moto, bootstrap string
 			existing = template
 		}
 		names.policy(cmp.Or(existing, awsDefaultPolicy), "before the call")
-		id := createEndpoint(t, ctx, client, n, "com.amazonaws."+replayRegion+".logs", existing, nil)
+		id := createEndpoint(t, ctx, client, n, "com.amazonaws."+replayRegion+".logs", existing, sc.existingTags)
 		r = replayModify(t, ctx, client, id, f)
 	default:
 		t.Fatalf("%s: cannot replay %s", f.name, name)
@@ -143,6 +153,22 @@ func (sc replayScenario) run(t *testing.T, moto *emulator.Moto, bootstrap string
 			t.Errorf("policy after the event:\n%s\nwant the template:\n%s", after, template)
 		case !sc.rewritten && after != before:
 			t.Errorf("policy after the event:\n%s\nwant it untouched:\n%s", after, before)
+		}
+		// A rewrite is recorded on the endpoint, for the next one to notice.
+		recorded := ""
+		for _, tag := range describeEndpoint(t, ctx, client, r.endpointID).Tags {
+			if aws.ToString(tag.Key) == config.RewrittenTagKey {
+				recorded = aws.ToString(tag.Value)
+			}
+		}
+		if _, err := time.Parse(time.RFC3339, recorded); sc.rewritten && (err != nil || recorded == sc.existingTags[config.RewrittenTagKey]) {
+			t.Errorf("after the rewrite the endpoint's tag %s is %q, want the time of this rewrite", config.RewrittenTagKey, recorded)
+		}
+		if !sc.rewritten && recorded != "" {
+			t.Errorf("the endpoint was tagged %s=%s without a rewrite", config.RewrittenTagKey, recorded)
+		}
+		if o.RecordError != "" {
+			t.Errorf("the rewrite was not recorded: %s", o.RecordError)
 		}
 	}
 	checkGolden(t, "replay-"+sc.name, names.golden(t, outcomes))

@@ -54,6 +54,8 @@ func sweepKinds(region string) []sweepKind {
 		{name: "logs-widened", service: "logs", policy: widened, verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Logs},
 		{name: "logs-default-exempt", service: "logs", tags: exempt, verdict: remediate.Exempt, action: remediate.None},
 		{name: "events-default", service: "events", verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Events},
+		{name: "eventsv2-default", service: "eventsv2", verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Events},
+		{name: "syslog-default", service: "syslog-logs", verdict: remediate.NonCompliant, action: remediate.Rewritten, rewritten: policytemplates.Syslog},
 		{name: "s3-default", service: "s3", unlisted: true},
 		{name: "logs-default-deleted", service: "logs", deleted: true, verdict: remediate.Skipped, action: remediate.None},
 	}
@@ -73,6 +75,7 @@ func TestReplaySweep(t *testing.T) {
 	templates := map[string]string{
 		policytemplates.Logs:   logsTemplate,
 		policytemplates.Events: renderFor(t, policytemplates.Events, sweepRegion),
+		policytemplates.Syslog: renderFor(t, policytemplates.Syslog, sweepRegion),
 	}
 
 	start := time.Now()
@@ -112,6 +115,18 @@ func TestReplaySweep(t *testing.T) {
 	}
 	if writes, _ := proxy.Count("ModifyVpcEndpoint"); writes != wantWrites {
 		t.Errorf("%d writes, want exactly one per non-compliant endpoint: %d", writes, wantWrites)
+	}
+	// A write sets the policy and nothing else: no ResetPolicy, DNS,
+	// subnets, security groups or route tables, which the role is denied.
+	for _, r := range proxy.Requests() {
+		if r.Action != "ModifyVpcEndpoint" {
+			continue
+		}
+		for key := range r.Form {
+			if key != "Action" && key != "Version" && key != "VpcEndpointId" && key != "PolicyDocument" {
+				t.Errorf("a write sent %s=%q", key, r.Form.Get(key))
+			}
+		}
 	}
 
 	// Every policy, as moto has it now.

@@ -77,7 +77,7 @@ func NewHub(scope constructs.Construct, id string, props *Props, primary bool, m
 	}
 	roleARN := awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"+HubFunctionRoleName), nil)
 
-	g := newGuard(st, props, role, s.HubEnvironment(*roleARN, ""))
+	g := newGuard(st, props, HubFunctionName, role, s.HubEnvironment(*roleARN, ""))
 	var units awssqs.Queue
 	if primary {
 		units = awssqs.NewQueue(st, jsii.String("SweepUnits"), &awssqs.QueueProps{
@@ -101,8 +101,12 @@ func NewHub(scope constructs.Construct, id string, props *Props, primary bool, m
 		Effect:    awsiam.Effect_ALLOW,
 		Actions:   jsii.Strings("sts:AssumeRole"),
 		Resources: jsii.Strings(*awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::*:role/"+MemberRoleName), nil)),
-		// Only the organization's roles, whatever an account's role says.
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": o.ID}},
+		// Only the organization's roles, whatever an account's role says,
+		// and only from the hubs' functions (every region's shares the role).
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:ResourceOrgID": o.ID},
+			"ArnLike":      map[string]any{"lambda:SourceFunctionArn": *functionARN(HubFunctionName, true)},
+		},
 	}))
 	if s.ReadsOrganization() && !primary {
 		statements = append(statements, statement("ReadOrganizationID", []string{"organizations:DescribeOrganization"}, jsii.String("*")))
@@ -134,7 +138,7 @@ func NewHub(scope constructs.Construct, id string, props *Props, primary bool, m
 		Resources:  jsii.Strings(*bus.EventBusArn()),
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": o.ID}},
 	}))
-	awsevents.NewRule(st, jsii.String("EndpointChanges"), &awsevents.RuleProps{
+	g.rule("EndpointChanges", &awsevents.RuleProps{
 		Description: jsii.String("vpce-guard: the member accounts' CreateVpcEndpoint for guarded services and ModifyVpcEndpoint"),
 		EventBus:    bus,
 		EventPattern: &awsevents.EventPattern{
@@ -142,7 +146,6 @@ func NewHub(scope constructs.Construct, id string, props *Props, primary bool, m
 			DetailType: jsii.Strings(EventDetailType),
 			Detail:     ptr(EventDetail(s.GuardedServices(), nil)),
 		},
-		Targets: &[]awsevents.IRuleTarget{g.target()},
 	})
 
 	if primary {
@@ -151,10 +154,9 @@ func NewHub(scope constructs.Construct, id string, props *Props, primary bool, m
 			MaxConcurrency: jsii.Number(float64(o.UnitConcurrency)),
 		}))
 		if s.SweepSchedule != "" {
-			awsevents.NewRule(st, jsii.String("Sweep"), &awsevents.RuleProps{
+			g.rule("Sweep", &awsevents.RuleProps{
 				Description: jsii.String("vpce-guard: sweeps every member account and region, one unit each"),
 				Schedule:    awsevents.Schedule_Expression(jsii.String(s.SweepSchedule)),
-				Targets:     &[]awsevents.IRuleTarget{g.target()},
 			})
 		}
 		stackSets(st, o, member, policy)
@@ -281,12 +283,16 @@ func newMemberRegional(app awscdk.App, name string, s Settings) {
 	})
 	busARN := awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:events:${AWS::Region}:${HubAccountId}:event-bus/"+HubBusName), nil)
 	// The target grants it events:PutEvents on the hub bus, and nothing else.
+	// Named per region (IAM is global), VpceGuard… like every role a service
+	// control policy protects (infra/scp).
 	sender := awsiam.NewRole(st, jsii.String("SendToHub"), &awsiam.RoleProps{
+		RoleName:    awscdk.Fn_Sub(jsii.String(MemberRoleName+"SendToHub-${AWS::Region}"), nil),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
 		Description: jsii.String("vpce-guard member: lets EventBridge send this account's endpoint changes to the hub bus"),
 	})
 	memberRole := awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"+MemberRoleName), nil)
 	awsevents.NewRule(st, jsii.String("EndpointChanges"), &awsevents.RuleProps{
+		RuleName:    jsii.String(MemberRoleName + "EndpointChanges"),
 		Description: jsii.String("vpce-guard: CreateVpcEndpoint for guarded services and ModifyVpcEndpoint, by anyone but vpce-guard's member role, to the hub"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(EventSource),
@@ -323,7 +329,8 @@ func newMemberRole(app awscdk.App, name string, s Settings) {
 	}
 	if !s.DryRun {
 		statements = append(statements, statement("RewriteEndpointPolicies", []string{"ec2:ModifyVpcEndpoint"},
-			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*"), nil)))
+			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*"), nil)),
+			recordRewrites("*"), denyNetworkChanges("*"))
 	}
 	for _, st := range statements {
 		role.AddToPrincipalPolicy(st)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/vpce-guard/vpce-guard/infra/stack"
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 )
 
 // org is the context of an organization guarded in two regions.
@@ -93,8 +94,12 @@ func TestOrganizationStacks(t *testing.T) {
 
 	check(t, "the hub function's permissions", func() {
 		assume := map[string]any{"Sid": "AssumeMemberRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
-			"Resource":  map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/" + stack.MemberRoleName},
-			"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": "o-abcdef1234"}}}
+			"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/" + stack.MemberRoleName},
+			"Condition": map[string]any{
+				"StringEquals": map[string]any{"aws:ResourceOrgID": "o-abcdef1234"},
+				"ArnLike": map[string]any{"lambda:SourceFunctionArn": map[string]any{
+					"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:" + stack.HubFunctionName}},
+			}}
 		for _, tc := range []struct {
 			tpl   assertions.Template
 			extra []string
@@ -278,7 +283,18 @@ func TestMemberRole(t *testing.T) {
 		statements := []any{map[string]any{"Sid": "DescribeEndpoints", "Effect": "Allow", "Action": "ec2:DescribeVpcEndpoints", "Resource": "*"}}
 		if !tc.dryRun {
 			statements = append(statements, map[string]any{"Sid": "RewriteEndpointPolicies", "Effect": "Allow", "Action": "ec2:ModifyVpcEndpoint",
-				"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*"}})
+				"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*"}},
+				map[string]any{"Sid": "RecordRewrites", "Effect": "Allow", "Action": "ec2:CreateTags",
+					"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*"},
+					"Condition": map[string]any{
+						"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{config.RewrittenTagKey}},
+						"Null":                      map[string]any{"aws:TagKeys": "false"},
+					}},
+				map[string]any{"Sid": "DenyEndpointNetworkChanges", "Effect": "Deny", "Action": "ec2:ModifyVpcEndpoint", "Resource": []any{
+					map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:route-table/*"},
+					map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*"},
+					map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:subnet/*"},
+				}})
 		}
 		if got := policy["PolicyDocument"].(map[string]any)["Statement"]; !reflect.DeepEqual(got, statements) {
 			t.Errorf("%s: statements %s, want %s", tc.name, jsonString(got), jsonString(statements))

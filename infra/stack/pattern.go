@@ -16,14 +16,6 @@ const (
 	EventModify      = "ModifyVpcEndpoint"
 )
 
-// endpointNames are the last parts of the endpoint service names of each
-// guarded service, as policytemplates.TemplateFor maps them (the test
-// TestEndpointNamesMatchTemplates keeps the two in step).
-var endpointNames = map[string][]string{
-	policytemplates.ServiceLogs:   {"logs", "logs-fips", "stream-logs", "stream-logs-fips"},
-	policytemplates.ServiceEvents: {"events", "events-fips"},
-}
-
 // ServiceNameSuffixes are the endpoint service name endings of services,
 // such as .logs for com.amazonaws.eu-west-1.logs. A suffix covers every
 // region and China's cn.com.amazonaws. form, and keeps the pattern well under
@@ -31,7 +23,7 @@ var endpointNames = map[string][]string{
 func ServiceNameSuffixes(services []string) []string {
 	var suffixes []string
 	for _, service := range services {
-		for _, name := range endpointNames[service] {
+		for _, name := range policytemplates.EndpointNames(service) {
 			suffixes = append(suffixes, "."+name)
 		}
 	}

@@ -37,13 +37,14 @@ func patternCases() []patternCase {
 	// Any caller but vpce-guard's own role, for a guarded service.
 	matchAll := []string{
 		"events/create-logs.json", "events/create-logs-fips-by-role.json", "events/create-stream-logs.json",
-		"events/create-events-china.json", "events/create-events-fips.json",
+		"events/create-events-china.json", "events/create-events-fips.json", "events/create-eventsv2.json",
+		"events/create-syslog-logs.json",
 		"events/create-logs-by-root.json", "events/create-logs-by-aws-service.json",
 		"events/create-logs-by-cloudformation.json", "events/create-logs-by-identity-center.json",
 		"events/create-logs-from-console.json",
 		"events/modify.json", "events/modify-reset-by-role.json", "events/modify-from-console.json",
 	}
-	matchLogsOnly := slices.DeleteFunc(slices.Clone(matchAll), func(name string) bool { return strings.Contains(name, "-events-") })
+	matchLogsOnly := slices.DeleteFunc(slices.Clone(matchAll), func(name string) bool { return strings.Contains(name, "-events") })
 	return []patternCase{
 		{"every service", nil, matchAll},
 		{"logs only", map[string]any{stack.KeyServices: "logs"}, matchLogsOnly},
@@ -316,8 +317,8 @@ func TestEndpointNamesMatchTemplates(t *testing.T) {
 		return ok
 	}
 	candidates := []string{
-		"logs", "logs-fips", "stream-logs", "stream-logs-fips", "events", "events-fips",
-		"s3", "ec2", "sts", "kms", "monitoring", "logs-insights", "eventbridge", "events-bus", "schemas", "pipes",
+		"logs", "logs-fips", "stream-logs", "stream-logs-fips", "syslog-logs", "events", "events-fips", "eventsv2", "eventsv2-fips",
+		"syslog-logs-fips", "eventsv2-bus", "s3", "ec2", "sts", "kms", "monitoring", "logs-insights", "eventbridge", "events-bus", "schemas", "pipes",
 	}
 	for _, services := range [][]string{{"logs"}, {"events"}, {"events", "logs"}} {
 		suffixes := stack.ServiceNameSuffixes(services)

@@ -30,6 +30,7 @@ const (
 	KeyLogRetentionDays = "logRetentionDays"
 	KeyCreateTrail      = "createTrail"
 	KeyAlarmEmail       = "alarmEmail"
+	KeyReservedConc     = "reservedConcurrency"
 
 	// An AWS Organization's hub and members (organization.go).
 	KeyOrganization    = "organization"
@@ -49,7 +50,7 @@ func Keys() []string {
 	return []string{
 		KeyRegions, KeyDryRun, KeyServices, KeyLogsTemplate, KeyLogGroupPatterns,
 		KeyCheckMode, KeyExemptTag, KeySweepConcurrency, KeyMaxWritesPerSec, KeySweepSchedule,
-		KeyLogLevel, KeyLogRetentionDays, KeyCreateTrail, KeyAlarmEmail,
+		KeyLogLevel, KeyLogRetentionDays, KeyCreateTrail, KeyAlarmEmail, KeyReservedConc,
 		KeyOrganization, KeyOrganizationID, KeyMemberOUs, KeyMemberRegions, KeyUnitConcurrency,
 		KeyAccounts, KeyTemplateOrganizationID, KeyOrganizationTagException,
 	}
@@ -57,9 +58,11 @@ func Keys() []string {
 
 // Defaults of the keys that are not the function's own defaults.
 const (
-	DefaultSweepSchedule    = "rate(1 day)"
-	DefaultLogLevel         = "INFO"
-	DefaultLogRetentionDays = 90
+	DefaultSweepSchedule = "rate(1 day)"
+	DefaultLogLevel      = "INFO"
+	// DefaultLogRetentionDays keeps the record of what vpce-guard changed for
+	// a year, the span most audits look back over.
+	DefaultLogRetentionDays = 365
 	// SweepOff is the sweepSchedule value that turns the scheduled sweep off.
 	SweepOff = "off"
 )
@@ -96,6 +99,11 @@ type Settings struct {
 	CreateTrail bool
 	// AlarmEmail, when set, is subscribed to an SNS topic that the alarms notify.
 	AlarmEmail string
+	// ReservedConcurrency, when not zero, reserves (and caps) the function's
+	// concurrency: a burst of events cannot then spend the account's EC2
+	// budget. Off by default: an account with a low Lambda quota refuses any
+	// reservation.
+	ReservedConcurrency int
 	// Organization, when set, makes the app an organization's hub, one stack
 	// per member region, which rolls the members out with StackSets.
 	Organization *Organization
@@ -221,6 +229,13 @@ func SettingsFromContext(lookup func(key string) any, present []string) (Setting
 	}
 	r.checkRegions(s.Regions)
 	s.Organization = r.organization(s)
+	if v := r.str(KeyReservedConc); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			r.fail(KeyReservedConc, "want a whole number from 1 to 1000 (the default account quota); leave it out for none")
+		}
+		s.ReservedConcurrency = n
+	}
 	if s.AlarmEmail != "" {
 		if a, err := mail.ParseAddress(s.AlarmEmail); err != nil || a.Address != s.AlarmEmail {
 			r.fail(KeyAlarmEmail, "want one email address, like ops@example.com")

@@ -32,7 +32,7 @@ func TestSettingsDefaults(t *testing.T) {
 	want := stack.Settings{
 		SweepSchedule:    "rate(1 day)",
 		LogLevel:         "INFO",
-		LogRetentionDays: 90,
+		LogRetentionDays: 365,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("defaults %+v, want %+v", s, want)
@@ -120,6 +120,7 @@ func TestSettingsErrorsNameTheKey(t *testing.T) {
 		{stack.KeyAccounts, "4444", `context accounts="4444": "4444" is not an account ID`},
 		{stack.KeyTemplateOrganizationID, "org", `context templateOrganizationId="org": want the organization's ID`},
 		{stack.KeyOrganizationTagException, true, `context organizationTagException=true: only with ORGANIZATION_ID`},
+		{stack.KeyReservedConc, "0", `context reservedConcurrency="0": want a whole number from 1 to 1000`},
 		{stack.KeySweepSchedule, "daily", `context sweepSchedule="daily": want rate(N unit)`},
 		{stack.KeySweepSchedule, "rate(1 days)", `the unit is singular for 1 and plural otherwise`},
 		{stack.KeySweepSchedule, "cron(0 3 * *)", `context sweepSchedule="cron(0 3 * *)": want rate(N unit)`},

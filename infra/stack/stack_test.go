@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/vpce-guard/vpce-guard/infra/stack"
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/pattern.json")
@@ -44,6 +46,7 @@ var every = map[string]any{
 	stack.KeySweepConcurrency: 8.0,
 	stack.KeyMaxWritesPerSec:  0.5,
 	stack.KeyAccounts:         "444455556666,777788889999",
+	stack.KeyReservedConc:     "20",
 	stack.KeySweepSchedule:    "cron(0 3 * * ? *)",
 	stack.KeyLogLevel:         "debug",
 	stack.KeyLogRetentionDays: "365",
@@ -66,7 +69,7 @@ func TestDefaultStackResources(t *testing.T) {
 		"AWS::SQS::Queue":                1,
 		"AWS::SQS::QueuePolicy":          1,
 		"AWS::Events::Rule":              2,
-		"AWS::CloudWatch::Alarm":         5,
+		"AWS::CloudWatch::Alarm":         11,
 		"AWS::SNS::Topic":                0,
 		"AWS::KMS::Key":                  0,
 		"AWS::CloudTrail::Trail":         0,
@@ -94,7 +97,8 @@ func TestFunction(t *testing.T) {
 			"Runtime":       "provided.al2023",
 			"Architectures": []any{"arm64"},
 			"Handler":       "bootstrap",
-			"MemorySize":    128,
+			"FunctionName":  stack.FunctionName,
+			"MemorySize":    512,
 			"Timeout":       900,
 			"Role":          getAtt(role, "Arn"),
 			"LoggingConfig": assertions.Match_ObjectEquals(obj(map[string]any{
@@ -121,7 +125,7 @@ func TestFunction(t *testing.T) {
 	})
 	check(t, "log group", func() {
 		tpl.HasResource(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{
-			"Properties":     assertions.Match_ObjectEquals(obj(map[string]any{"RetentionInDays": 90})),
+			"Properties":     assertions.Match_ObjectEquals(obj(map[string]any{"RetentionInDays": 365})),
 			"DeletionPolicy": "Retain",
 		}))
 	})
@@ -184,7 +188,24 @@ func TestFunctionPermissions(t *testing.T) {
 			}
 			if tt.modify {
 				statements = append(statements, map[string]any{"Sid": "RewriteEndpointPolicies", "Effect": "Allow", "Action": "ec2:ModifyVpcEndpoint",
-					"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"}})
+					"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"},
+					// Only the function's own credentials: the role cannot be borrowed.
+					"Condition": map[string]any{"ArnLike": map[string]any{"lambda:SourceFunctionArn": map[string]any{
+						"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + stack.FunctionName}}}},
+					// The record of a rewrite, and no other tag: never the exemption tag.
+					map[string]any{"Sid": "RecordRewrites", "Effect": "Allow", "Action": "ec2:CreateTags",
+						"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-endpoint/*"},
+						"Condition": map[string]any{
+							"ArnLike": map[string]any{"lambda:SourceFunctionArn": map[string]any{
+								"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + stack.FunctionName}},
+							"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{config.RewrittenTagKey}},
+							"Null":                      map[string]any{"aws:TagKeys": "false"},
+						}},
+					map[string]any{"Sid": "DenyEndpointNetworkChanges", "Effect": "Deny", "Action": "ec2:ModifyVpcEndpoint", "Resource": []any{
+						map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:route-table/*"},
+						map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/*"},
+						map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:subnet/*"},
+					}})
 			}
 			if tt.readOrg {
 				statements = append(statements, map[string]any{"Sid": "ReadOrganizationID", "Effect": "Allow", "Action": "organizations:DescribeOrganization", "Resource": "*"})
@@ -455,17 +476,54 @@ func TestAlarms(t *testing.T) {
 			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": ref(fn)}}}),
 		"failed events": alarm(map[string]any{"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Statistic": "Maximum", "Period": 300,
 			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": getAtt(queue, "QueueName")}}}),
+		"rewritten again": alarm(map[string]any{"Metrics": []any{map[string]any{
+			"Id": "expr_1", "Expression": `SELECT SUM(RewrittenAgain) FROM SCHEMA("vpce-guard", Service)`,
+			"Label": assertions.Match_AnyValue(), "Period": 300, "ReturnData": true}}}),
 		"endpoint errors": alarm(map[string]any{"Metrics": []any{map[string]any{
 			"Id": "expr_1", "Expression": `SELECT SUM(Errors) FROM SCHEMA("vpce-guard", Service)`,
 			"Label": assertions.Match_AnyValue(), "Period": 300, "ReturnData": true}}}),
 		"rewritten": alarm(map[string]any{"Metrics": []any{map[string]any{
 			"Id": "expr_1", "Expression": `SELECT SUM(Rewritten) FROM SCHEMA("vpce-guard", Service)`,
 			"Label": assertions.Match_AnyValue(), "Period": 300, "ReturnData": true}}}),
+		"async events dropped": alarm(map[string]any{"Namespace": "AWS/Lambda", "MetricName": "AsyncEventsDropped", "Statistic": "Sum", "Period": 300,
+			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": ref(fn)}}}),
+		"destination delivery failures": alarm(map[string]any{"Namespace": "AWS/Lambda", "MetricName": "DestinationDeliveryFailures", "Statistic": "Sum", "Period": 300,
+			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": ref(fn)}}}),
+		"rules' failed invocations":   alarm(map[string]any{"Metrics": rulesMetrics(t, tpl, "FailedInvocations")}),
+		"rules' dead-letter failures": alarm(map[string]any{"Metrics": rulesMetrics(t, tpl, "InvocationsFailedToBeSentToDlq")}),
+		// Not once in 25 hours, missing data counting as none: a disabled
+		// schedule or function is caught though it sends no data at all.
+		"heartbeat": obj(map[string]any{
+			"Namespace": "AWS/Lambda", "MetricName": "Invocations", "Statistic": "Sum", "Period": 3600,
+			"Dimensions":         []any{map[string]any{"Name": "FunctionName", "Value": ref(fn)}},
+			"ComparisonOperator": "LessThanThreshold", "Threshold": 1,
+			"EvaluationPeriods": 25, "DatapointsToAlarm": 25, "TreatMissingData": "breaching",
+			"AlarmDescription": assertions.Match_AnyValue(),
+		}),
 	} {
 		check(t, name, func() {
 			tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), assertions.Match_ObjectEquals(props))
 		})
 	}
+}
+
+// rulesMetrics is the metric math of an alarm on the sum of one EventBridge
+// metric over the stack's two rules.
+func rulesMetrics(t *testing.T, tpl assertions.Template, metric string) []any {
+	t.Helper()
+	ids, _ := resourcesOfType(t, tpl, "AWS::Events::Rule")
+	var metrics []any
+	for i, id := range ids {
+		metrics = append(metrics, map[string]any{
+			"Id": fmt.Sprintf("r%d", i), "ReturnData": false,
+			"MetricStat": map[string]any{"Metric": map[string]any{
+				"Namespace": "AWS/Events", "MetricName": metric,
+				"Dimensions": []any{map[string]any{"Name": "RuleName", "Value": ref(id)}},
+			}, "Period": 300, "Stat": "Sum"},
+		})
+	}
+	return append([]any{map[string]any{"Id": "expr_1", "Expression": "SUM([FILL(r0, 0), FILL(r1, 0)])",
+		"Label": assertions.Match_AnyValue(), "ReturnData": true}}, metrics...)
 }
 
 func TestOutputs(t *testing.T) {
@@ -548,6 +606,9 @@ func TestEveryOption(t *testing.T) {
 					"LoggingConfig": map[string]any{"ApplicationLogLevel": "DEBUG", "LogFormat": "JSON"},
 				}))
 			})
+			check(t, "reserved concurrency", func() {
+				tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{"ReservedConcurrentExecutions": 20}))
+			})
 			check(t, "retention", func() {
 				tpl.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"RetentionInDays": 365}))
 			})
@@ -569,6 +630,13 @@ func TestEveryOption(t *testing.T) {
 	}
 }
 
+// fromOwnAlarms is the condition that admits CloudWatch for this account's
+// alarms only.
+var fromOwnAlarms = map[string]any{
+	"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}},
+	"ArnLike":      map[string]any{"aws:SourceArn": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}},
+}
+
 func testTopic(t *testing.T, tpl assertions.Template) {
 	t.Helper()
 	topic := onlyID(t, tpl, "AWS::SNS::Topic")
@@ -585,6 +653,17 @@ func testTopic(t *testing.T, tpl assertions.Template) {
 			}})},
 		}))
 	})
+	// The topic policy replaces the default one, which let the account's
+	// alarms publish: without this Allow no alarm would ever notify anyone.
+	check(t, "CloudWatch may publish", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), obj(map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+				"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Action": "sns:Publish",
+				"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+				"Resource":  ref(topic), "Condition": fromOwnAlarms,
+			}})},
+		}))
+	})
 	check(t, "subscription", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), assertions.Match_ObjectEquals(obj(map[string]any{
 			"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": ref(topic),
@@ -597,6 +676,7 @@ func testTopic(t *testing.T, tpl assertions.Template) {
 				"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow",
 				"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
 				"Action":    []any{"kms:Decrypt", "kms:GenerateDataKey"}, "Resource": "*",
+				"Condition": fromOwnAlarms,
 			}})},
 		}))
 	})
@@ -611,8 +691,8 @@ func testTopic(t *testing.T, tpl assertions.Template) {
 			expressions = append(expressions, m[0].(map[string]any)["Expression"].(string))
 		}
 	}
-	if len(alarms) != 5 {
-		t.Errorf("%d alarms, want 5", len(alarms))
+	if len(alarms) != 10 {
+		t.Errorf("%d alarms, want 10", len(alarms))
 	}
 	// In dry-run mode the notice is about what would be rewritten.
 	if !strings.Contains(strings.Join(expressions, " "), "SUM(NonCompliant)") {
@@ -644,6 +724,33 @@ func testTrail(t *testing.T, tpl assertions.Template) {
 		}))
 	})
 	check(t, "bucket count", func() { tpl.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(2)) })
+	check(t, "a year of logs", func() {
+		tpl.AllResourcesProperties(jsii.String("AWS::S3::Bucket"), obj(map[string]any{
+			"LifecycleConfiguration": map[string]any{"Rules": []any{map[string]any{
+				"ExpirationInDays": 365, "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 30}, "Status": "Enabled",
+			}}},
+		}))
+	})
+	// CloudTrail is admitted for this trail only (no confused deputy).
+	trailARN := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/" + stack.TrailName}
+	check(t, "the bucket admits this trail only", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), obj(map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(obj(map[string]any{"Sid": "TrailReadsAcl", "Action": "s3:GetBucketAcl",
+					"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
+					"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailARN}}})),
+				assertions.Match_ObjectLike(obj(map[string]any{"Sid": "TrailWrites", "Action": "s3:PutObject",
+					"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
+					"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceArn": trailARN, "s3:x-amz-acl": "bucket-owner-full-control"}}})),
+			})},
+		}))
+	})
+	_, policies := resourcesOfType(t, tpl, "AWS::S3::BucketPolicy")
+	walkStatements(map[string]any{"policies": policies}, func(where string, st map[string]any) {
+		if st["Effect"] == "Allow" && strings.Contains(jsonString(st["Principal"]), "cloudtrail") && !strings.Contains(jsonString(st["Condition"]), "aws:SourceArn") {
+			t.Errorf("%s: CloudTrail allowed without aws:SourceArn: %s", where, jsonString(st))
+		}
+	})
 }
 
 func TestSweepOff(t *testing.T) {

@@ -1,5 +1,5 @@
-// Package fakeec2 is an in-memory stand-in for the two EC2 calls vpce-guard
-// makes, DescribeVpcEndpoints and ModifyVpcEndpoint, for fast tests. It counts
+// Package fakeec2 is an in-memory stand-in for the EC2 calls vpce-guard
+// makes, DescribeVpcEndpoints, ModifyVpcEndpoint and CreateTags, for fast tests. It counts
 // the calls, can fail them on demand and records how many writes overlapped.
 // It is not an emulator: it knows only what vpce-guard's tests need.
 package fakeec2
@@ -31,6 +31,7 @@ type EC2 struct {
 	endpoints   map[string]types.VpcEndpoint
 	describeErr map[string]error
 	modifyErr   map[string]error
+	tagErr      error
 	overlap     chan struct{} // closed once enough writes are in flight at once
 	overlapN    int
 	beforeCall  func(action, id string)
@@ -39,6 +40,7 @@ type EC2 struct {
 	describes     map[string]int // by endpoint ID, for calls that name IDs
 	listedNames   [][]string     // the service-name filter of each listing
 	modifies      map[string]int
+	tagCalls      []*ec2.CreateTagsInput
 	inFlight      int
 	maxInFlight   int
 }
@@ -240,6 +242,49 @@ func (f *EC2) ModifyVpcEndpoint(ctx context.Context, in *ec2.ModifyVpcEndpointIn
 	}
 	f.endpoints[id] = e
 	return &ec2.ModifyVpcEndpointOutput{Return: aws.Bool(true)}, nil
+}
+
+// CreateTags sets tags on endpoints, replacing the value of a key they
+// already have, as EC2 does.
+func (f *EC2) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.runHook("CreateTags", strings.Join(in.Resources, ","))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tagCalls = append(f.tagCalls, in)
+	if f.tagErr != nil {
+		return nil, f.tagErr
+	}
+	for _, id := range in.Resources {
+		if _, ok := f.endpoints[id]; !ok {
+			return nil, APIError("InvalidVpcEndpointId.NotFound", fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist", id))
+		}
+	}
+	for _, id := range in.Resources {
+		e := f.endpoints[id]
+		for _, t := range in.Tags {
+			e.Tags = slices.DeleteFunc(slices.Clone(e.Tags), func(old types.Tag) bool { return aws.ToString(old.Key) == aws.ToString(t.Key) })
+			e.Tags = append(e.Tags, t)
+		}
+		f.endpoints[id] = e
+	}
+	return &ec2.CreateTagsOutput{}, nil
+}
+
+// FailCreateTags makes every CreateTags fail with err.
+func (f *EC2) FailCreateTags(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tagErr = err
+}
+
+// TagCalls are the CreateTags calls made, in order.
+func (f *EC2) TagCalls() []*ec2.CreateTagsInput {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.tagCalls)
 }
 
 // DescribeCalls counts every DescribeVpcEndpoints call, pages included.

@@ -162,3 +162,11 @@ func (l *lazyEC2) ModifyVpcEndpoint(ctx context.Context, in *ec2.ModifyVpcEndpoi
 	}
 	return client.ModifyVpcEndpoint(ctx, in, optFns...)
 }
+
+func (l *lazyEC2) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, optFns ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
+	client, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return client.CreateTags(ctx, in, optFns...)
+}

@@ -55,4 +55,8 @@ type Caller struct {
 	SessionIssuerARN string
 
 	InvokedBy string // the AWS service that called on the principal's behalf, if any
+
+	// UserAgent is the client the call came from, as CloudTrail logged it:
+	// an SDK, the console, or a tool such as Terraform that names itself.
+	UserAgent string
 }

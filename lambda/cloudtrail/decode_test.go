@@ -80,6 +80,9 @@ func TestDecodeSamples(t *testing.T) {
 	}
 }
 
+// consoleBrowser is the caller of sample 04, whose publisher kept only its user agent.
+var consoleBrowser = cloudtrail.Caller{UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36 Edg/118.0.2088.46"}
+
 func TestDecodeSampleDetails(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -89,13 +92,13 @@ func TestDecodeSampleDetails(t *testing.T) {
 	}{
 		{"policy in the request", "01", func(t *testing.T, c cloudtrail.Call) {
 			want := cloudtrail.Caller{Type: "IAMUser", ARN: "arn:aws:iam::999999999999:user/test001@test.com",
-				AccountID: "999999999999", PrincipalID: "AIDA2KEX3JLIYUA7ET75O"}
+				AccountID: "999999999999", PrincipalID: "AIDA2KEX3JLIYUA7ET75O", UserAgent: "console.ec2.amazonaws.com"}
 			if c.Caller != want || !c.SetsPolicy || c.ResetsPolicy || c.EventTime != "2021-04-27T03:27:10Z" {
 				t.Errorf("got %+v", c)
 			}
 		}},
 		{"no policy in the request", "04", func(t *testing.T, c cloudtrail.Call) {
-			if c.SetsPolicy || c.Caller != (cloudtrail.Caller{}) {
+			if c.SetsPolicy || c.Caller != consoleBrowser {
 				t.Errorf("got %+v", c)
 			}
 		}},
@@ -115,7 +118,8 @@ func TestDecodeSampleDetails(t *testing.T) {
 				ARN:              "arn:aws:sts::753920291680:assumed-role/bu-pw-lambda-cloudops/sam-OpsGuardian-EC2",
 				AccountID:        "753920291680",
 				PrincipalID:      "AROAIBY7OLUDPY6JZWQTM:sam-OpsGuardian-EC2",
-				SessionIssuerARN: "arn:aws:iam::753920291680:role/hq/bu-pw-lambda-cloudops"}
+				SessionIssuerARN: "arn:aws:iam::753920291680:role/hq/bu-pw-lambda-cloudops",
+				UserAgent:        "Boto3/1.34.145 md/Botocore#1.34.145 ua/2.0 os/linux#5.10.233-244.887.amzn2.x86_64 md/arch#x86_64 lang/python#3.11.10 md/pyimpl#CPython exec-env/AWS_Lambda_python3.11 cfg/retry-mode#legacy Botocore/1.34.145"}
 			if c.Caller != want {
 				t.Errorf("got  %+v\nwant %+v", c.Caller, want)
 			}
@@ -199,7 +203,7 @@ func TestDecodeEnvelopes(t *testing.T) {
 			event: envelope(t, "aws.ec2", "200802171337", "us-east-1", create),
 			want: cloudtrail.Call{EventID: "089ca63b-f6f9-4e75-aec7-8e68ddee34a4", EventName: "CreateVpcEndpoint",
 				EventSource: "ec2.amazonaws.com", EventTime: "2023-11-30T07:19:13Z", Account: "200802171337",
-				Region: "us-east-1", EndpointIDs: []string{"vpce-db0c0ffee984e07fa"}},
+				Region: "us-east-1", EndpointIDs: []string{"vpce-db0c0ffee984e07fa"}, Caller: consoleBrowser},
 		},
 		{
 			// Anyone allowed PutEvents can claim this detail-type, but not the aws.ec2 source.
@@ -207,7 +211,7 @@ func TestDecodeEnvelopes(t *testing.T) {
 			event: envelope(t, "my.app", "200802171337", "us-east-1", create),
 			want: cloudtrail.Call{EventID: "089ca63b-f6f9-4e75-aec7-8e68ddee34a4", EventName: "CreateVpcEndpoint",
 				EventSource: "ec2.amazonaws.com", EventTime: "2023-11-30T07:19:13Z", Account: "200802171337",
-				Region: "us-east-1", SkipReason: `EventBridge source "my.app" is not aws.ec2`},
+				Region: "us-east-1", SkipReason: `EventBridge source "my.app" is not aws.ec2`, Caller: consoleBrowser},
 		},
 	}
 	for _, tt := range tests {

@@ -46,6 +46,7 @@ type object struct {
 	RecipientAccountID text            `json:"recipientAccountId"`
 	ErrorCode          text            `json:"errorCode"`
 	ErrorMessage       text            `json:"errorMessage"`
+	UserAgent          text            `json:"userAgent"`
 	UserIdentity       userIdentity    `json:"userIdentity"`
 	RequestParameters  json.RawMessage `json:"requestParameters"`
 	ResponseElements   json.RawMessage `json:"responseElements"`
@@ -122,7 +123,7 @@ func fromRecord(r, e *object) Call {
 		EventTime:    string(cmp.Or(r.EventTime, e.Time)),
 		Account:      string(cmp.Or(r.RecipientAccountID, e.Account)),
 		Region:       string(cmp.Or(r.AWSRegion, e.Region)),
-		Caller:       r.UserIdentity.caller(),
+		Caller:       r.UserIdentity.caller(string(r.UserAgent)),
 		ErrorCode:    string(r.ErrorCode),
 		ErrorMessage: string(r.ErrorMessage),
 	}
@@ -269,8 +270,9 @@ func swapFirstCase(s string) string {
 	return string(unicode.ToUpper(r)) + s[size:]
 }
 
-func (u userIdentity) caller() Caller {
+func (u userIdentity) caller(userAgent string) Caller {
 	return Caller{
+		UserAgent:        userAgent,
 		Type:             string(u.Type),
 		ARN:              string(u.ARN),
 		AccountID:        string(u.AccountID),

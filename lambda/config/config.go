@@ -44,7 +44,12 @@ const OrganizationFromAWS = "auto"
 
 // Defaults and limits.
 const (
-	DefaultExemptTagKey     = "vpce-guard:exempt"
+	DefaultExemptTagKey = "vpce-guard:exempt"
+	// RewrittenTagKey is the tag in which vpce-guard records, on the
+	// endpoint itself, when it last rewrote the policy: a second rewrite
+	// means something keeps putting a broad policy back. Its role may write
+	// this one tag key and no other.
+	RewrittenTagKey         = "vpce-guard:rewritten"
 	DefaultExemptTagValue   = "true"
 	DefaultSweepConcurrency = 4
 	MaxSweepConcurrency     = 32

@@ -213,6 +213,16 @@ func (h *Handler) logOutcome(ctx context.Context, o remediate.Outcome) {
 	if len(o.Notes) > 0 {
 		attrs = append(attrs, slog.Any("notes", o.Notes))
 	}
+	if o.Owner != nil {
+		attrs = append(attrs, slog.Any("owner", o.Owner))
+	}
+	if o.RewrittenBefore != "" {
+		attrs = append(attrs, slog.String("rewrittenBefore", o.RewrittenBefore))
+	}
+	if o.RecordError != "" {
+		level = slog.LevelWarn
+		attrs = append(attrs, slog.String("recordError", o.RecordError))
+	}
 	if o.Error != "" {
 		level = slog.LevelError
 		attrs = append(attrs, slog.String("error", o.Error))

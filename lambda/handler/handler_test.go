@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/vpce-guard/vpce-guard/internal/fakeclock"
@@ -23,6 +25,7 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/fanout"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
+	"github.com/vpce-guard/vpce-guard/lambda/owner"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
@@ -618,5 +621,36 @@ func TestHubUnitContinues(t *testing.T) {
 	}
 	if next != (fanout.Unit{Account: memberB, Region: "eu-west-1", Part: 1}) {
 		t.Errorf("continuation %+v, want part 1 of the same unit from the first page", next)
+	}
+}
+
+// An endpoint rewritten a second time is counted in RewrittenAgain, and its
+// outcome line names the earlier rewrite and the owner; a rewrite that
+// could not be recorded is a warning, counted, and not a failure.
+func TestRewrittenAgainRoundTrip(t *testing.T) {
+	t.Parallel()
+	ec2 := fakeec2.New(fakeec2.Endpoint(endpointID, logs, account, fakeec2.DefaultPolicy, owner.StackNameTag, "network-prod"))
+	f := newFixture(t, ec2, nil)
+	if _, _, err := f.invoke(createEvent(endpointID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec2.ModifyVpcEndpoint(context.Background(), &awsec2.ModifyVpcEndpointInput{
+		VpcEndpointId: aws.String(endpointID), PolicyDocument: aws.String(fakeec2.DefaultPolicy)}); err != nil {
+		t.Fatal(err)
+	}
+	ec2.FailCreateTags(fakeec2.APIError("RequestLimitExceeded", "Request limit exceeded."))
+	logged, metered := f.logs.Len(), f.metrics.Len()
+	outcomes, summary, err := f.invoke(createEvent(endpointID))
+	if err != nil || len(outcomes) != 1 || outcomes[0].Action != remediate.Rewritten || summary.Errors != 0 {
+		t.Fatalf("outcomes %+v, summary %+v, %v", outcomes, summary, err)
+	}
+	line := withMessage(lines(t, bytes.NewBuffer(f.logs.Bytes()[logged:])), "outcome")
+	if len(line) != 1 || line[0]["level"] != "WARN" || line[0]["rewrittenBefore"] == nil || line[0]["recordError"] == nil ||
+		line[0]["owner"].(map[string]any)["name"] != "network-prod" {
+		t.Errorf("outcome line %v", line)
+	}
+	emf := lines(t, bytes.NewBuffer(f.metrics.Bytes()[metered:]))
+	if len(emf) != 1 || emf[0]["RewrittenAgain"] != 1.0 || emf[0]["RewritesNotRecorded"] != 1.0 || emf[0]["Errors"] != 0.0 {
+		t.Errorf("metrics %v", emf)
 	}
 }

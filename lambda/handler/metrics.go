@@ -14,7 +14,14 @@ const (
 	MetricRewritten        = "Rewritten"        // of which rewritten
 	MetricExempt           = "Exempt"           // endpoints left alone for their tag
 	MetricErrors           = "Errors"           // endpoints that failed, and malformed events
-	DimensionService       = "Service"
+	// MetricRewrittenAgain counts rewrites of endpoints vpce-guard had
+	// rewritten before: something, most often infrastructure as code, keeps
+	// putting a broad policy back.
+	MetricRewrittenAgain = "RewrittenAgain"
+	// MetricRewritesNotRecorded counts rewrites whose record on the endpoint
+	// (config.RewrittenTagKey) failed: the next one will not count as again.
+	MetricRewritesNotRecorded = "RewritesNotRecorded"
+	DimensionService          = "Service"
 )
 
 // Service dimension values besides an AWS service's short name.
@@ -24,7 +31,7 @@ const (
 )
 
 // writeMetrics writes one endpoint's EMF record, as soon as it is done: all
-// five metrics, zeros included, so that alarms see data points rather than
+// seven metrics, zeros included, so that alarms see data points rather than
 // gaps, and a sweep stopped by Lambda has reported everything it did.
 func (h *Handler) writeMetrics(o remediate.Outcome) error {
 	checked := o.Verdict == remediate.Compliant || o.Verdict == remediate.NonCompliant
@@ -34,6 +41,8 @@ func (h *Handler) writeMetrics(o remediate.Outcome) error {
 		rewritten:    o.Action == remediate.Rewritten,
 		exempt:       o.Verdict == remediate.Exempt,
 		failed:       o.Error != "",
+		again:        o.Action == remediate.Rewritten && o.RewrittenBefore != "",
+		notRecorded:  o.Action == remediate.Rewritten && o.RecordError != "",
 	})
 }
 
@@ -42,7 +51,10 @@ func (h *Handler) writeMalformed() error {
 	return h.write(serviceNone, counts{failed: true})
 }
 
-type counts struct{ checked, nonCompliant, rewritten, exempt, failed bool }
+type counts struct {
+	checked, nonCompliant, rewritten, exempt, failed bool
+	again, notRecorded                               bool
+}
 
 func (h *Handler) write(service string, c counts) error {
 	return h.metrics.Write(
@@ -53,6 +65,8 @@ func (h *Handler) write(service string, c counts) error {
 			{Name: MetricRewritten, Value: one(c.rewritten), Unit: metrics.UnitCount},
 			{Name: MetricExempt, Value: one(c.exempt), Unit: metrics.UnitCount},
 			{Name: MetricErrors, Value: one(c.failed), Unit: metrics.UnitCount},
+			{Name: MetricRewrittenAgain, Value: one(c.again), Unit: metrics.UnitCount},
+			{Name: MetricRewritesNotRecorded, Value: one(c.notRecorded), Unit: metrics.UnitCount},
 		})
 }
 

@@ -3,6 +3,9 @@ package remediate
 import (
 	"crypto/sha256"
 	"encoding/hex"
+
+	"github.com/vpce-guard/vpce-guard/lambda/cloudtrail"
+	"github.com/vpce-guard/vpce-guard/lambda/owner"
 )
 
 // Verdict is what vpce-guard concluded about one endpoint.
@@ -53,6 +56,17 @@ type Outcome struct {
 	PolicyBefore string `json:"policyBefore,omitempty"`
 	PolicyAfter  string `json:"policyAfter,omitempty"`
 
+	// Owner is what manages a non-compliant endpoint, when its tags or the
+	// call say so: the policy must be fixed there, or it comes back.
+	Owner *owner.Owner `json:"owner,omitempty"`
+	// RewrittenBefore is when vpce-guard last rewrote a non-compliant
+	// endpoint's policy, from the endpoint's tag config.RewrittenTagKey:
+	// someone put a broad policy back since.
+	RewrittenBefore string `json:"rewrittenBefore,omitempty"`
+	// RecordError is set when a rewrite succeeded but could not be recorded
+	// in that tag, so that the next rewrite will not count as a second one.
+	RecordError string `json:"recordError,omitempty"`
+
 	// Error is set when an AWS call or the template failed for this endpoint.
 	Error string `json:"error,omitempty"`
 
@@ -67,6 +81,9 @@ type Origin struct {
 	EventName string
 	Caller    string
 	OwnCall   bool
+	// Who is the call's caller, which can tell the endpoint's owner; nil
+	// for a sweep.
+	Who *cloudtrail.Caller
 }
 
 func (o Origin) outcome() Outcome {

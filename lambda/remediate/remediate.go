@@ -15,6 +15,7 @@ import (
 
 	"github.com/vpce-guard/vpce-guard/lambda/cloudtrail"
 	"github.com/vpce-guard/vpce-guard/lambda/config"
+	"github.com/vpce-guard/vpce-guard/lambda/owner"
 	"github.com/vpce-guard/vpce-guard/lambda/policy"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
@@ -193,6 +194,10 @@ func (r *Remediator) unreachable(origin Origin, id string, at place, err error) 
 // is its role, or in a hub the member role of whichever account.
 func (r *Remediator) origin(call cloudtrail.Call) Origin {
 	c := call.Caller
+	var who *cloudtrail.Caller
+	if !call.Sweep {
+		who = &c
+	}
 	own := r.cfg.SelfRoleARN != "" && (c.SessionIssuerARN == r.cfg.SelfRoleARN || c.ARN == r.cfg.SelfRoleARN)
 	if r.hub && r.cfg.Hub != nil {
 		own = own || strings.HasSuffix(c.SessionIssuerARN, ":role/"+r.cfg.Hub.RoleName)
@@ -202,6 +207,7 @@ func (r *Remediator) origin(call cloudtrail.Call) Origin {
 		EventName: call.EventName,
 		Caller:    cmp.Or(c.ARN, c.SessionIssuerARN, c.InvokedBy, c.PrincipalID),
 		OwnCall:   own,
+		Who:       who,
 	}
 }
 
@@ -247,7 +253,7 @@ func (r *Remediator) check(ctx context.Context, client EC2, e types.VpcEndpoint,
 	if !r.pacer(d.at).wait(ctx, run) {
 		return d.notWritten()
 	}
-	return r.write(ctx, d)
+	return r.write(ctx, d, run)
 }
 
 // decision is what an endpoint needs: tpl is set when the template must be
@@ -327,6 +333,7 @@ func (r *Remediator) decide(client EC2, e types.VpcEndpoint, region string, orig
 		o.Verdict = NonCompliant
 		o.Reasons = v.Reasons
 	}
+	o.Reasons = append(o.Reasons, r.history(&o, e.Tags, origin)...)
 
 	if r.cfg.DryRun {
 		o.Action = WouldRewrite
@@ -336,8 +343,32 @@ func (r *Remediator) decide(client EC2, e types.VpcEndpoint, region string, orig
 	return decision{outcome: o, tpl: tpl, client: client, at: place{account: o.Account, region: region}}
 }
 
-// write puts the template on the endpoint: the one AWS call of a decision.
-func (r *Remediator) write(ctx context.Context, d decision) (Outcome, error) {
+// history says what a non-compliant endpoint's tags and origin tell about
+// how it got there: an earlier rewrite undone, and who manages it.
+func (r *Remediator) history(o *Outcome, tags []types.Tag, origin Origin) []string {
+	byKey := make(map[string]string, len(tags))
+	for _, t := range tags {
+		byKey[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	var reasons []string
+	if before, ok := byKey[config.RewrittenTagKey]; ok {
+		o.RewrittenBefore = cmp.Or(before, "(unknown)")
+		reasons = append(reasons, fmt.Sprintf("vpce-guard rewrote this endpoint's policy before (tag %s=%s), and a broader one was put back since", config.RewrittenTagKey, o.RewrittenBefore))
+	}
+	who := origin.Who
+	if origin.OwnCall {
+		who = nil // vpce-guard's own call tells nothing about the owner
+	}
+	if own, ok := owner.Find(byKey, who); ok {
+		o.Owner = &own
+		reasons = append(reasons, own.Reason())
+	}
+	return reasons
+}
+
+// write puts the template on the endpoint, then records the rewrite on it:
+// the two AWS calls of a decision.
+func (r *Remediator) write(ctx context.Context, d decision, run Run) (Outcome, error) {
 	o := d.outcome
 	_, err := d.client.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{
 		VpcEndpointId:  aws.String(o.EndpointID),
@@ -357,6 +388,15 @@ func (r *Remediator) write(ctx context.Context, d decision) (Outcome, error) {
 	}
 	o.Action = Rewritten
 	o.PolicyAfter, o.PolicyAfterText = d.tpl.hash, d.tpl.text
+	// The policy is right whatever comes next: a failure here is reported,
+	// not retried, since a retry would find the endpoint compliant.
+	_, err = d.client.CreateTags(ctx, &ec2.CreateTagsInput{
+		Resources: []string{o.EndpointID},
+		Tags:      []types.Tag{{Key: aws.String(config.RewrittenTagKey), Value: aws.String(run.now().UTC().Format(time.RFC3339))}},
+	})
+	if err != nil {
+		o.RecordError = awsError("tag vpc endpoint "+o.EndpointID, "ec2:CreateTags", err).Error()
+	}
 	return o, nil
 }
 

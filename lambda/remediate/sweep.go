@@ -178,7 +178,7 @@ func (r *Remediator) writeAt(ctx context.Context, d decision, slot time.Time, in
 	if run.late() {
 		return d.notWritten()
 	}
-	return r.write(ctx, d)
+	return r.write(ctx, d, run)
 }
 
 // listInput asks EC2 for the endpoints of the guarded services only: a

@@ -110,13 +110,18 @@ func TestSweepListsOnlyTheGuardedServices(t *testing.T) {
 	}{
 		{"eu-west-1", nil, []string{
 			"com.amazonaws.eu-west-1.events", "com.amazonaws.eu-west-1.events-fips",
+			"com.amazonaws.eu-west-1.eventsv2", "com.amazonaws.eu-west-1.eventsv2-fips",
 			"com.amazonaws.eu-west-1.logs", "com.amazonaws.eu-west-1.logs-fips",
-			"com.amazonaws.eu-west-1.stream-logs", "com.amazonaws.eu-west-1.stream-logs-fips"}},
+			"com.amazonaws.eu-west-1.stream-logs", "com.amazonaws.eu-west-1.stream-logs-fips",
+			"com.amazonaws.eu-west-1.syslog-logs"}},
 		{"eu-west-1", []string{policytemplates.ServiceEvents}, []string{
-			"com.amazonaws.eu-west-1.events", "com.amazonaws.eu-west-1.events-fips"}},
+			"com.amazonaws.eu-west-1.events", "com.amazonaws.eu-west-1.events-fips",
+			"com.amazonaws.eu-west-1.eventsv2", "com.amazonaws.eu-west-1.eventsv2-fips"}},
 		{"cn-north-1", []string{policytemplates.ServiceEvents}, []string{
 			"cn.com.amazonaws.cn-north-1.events", "cn.com.amazonaws.cn-north-1.events-fips",
-			"com.amazonaws.cn-north-1.events", "com.amazonaws.cn-north-1.events-fips"}},
+			"cn.com.amazonaws.cn-north-1.eventsv2", "cn.com.amazonaws.cn-north-1.eventsv2-fips",
+			"com.amazonaws.cn-north-1.events", "com.amazonaws.cn-north-1.events-fips",
+			"com.amazonaws.cn-north-1.eventsv2", "com.amazonaws.cn-north-1.eventsv2-fips"}},
 	} {
 		ec2 := fakeec2.New()
 		cfg := defaults(t)
