@@ -276,6 +276,8 @@ func checkRule(t *testing.T, ctx context.Context, events *eventbridge.Client, wh
 		switch k {
 		case "EventPattern":
 			return parsedJSON(aws.ToString(rule.EventPattern)), true
+		case "Name":
+			return aws.ToString(rule.Name), true
 		case "ScheduleExpression":
 			return aws.ToString(rule.ScheduleExpression), true
 		case "State":
