@@ -621,6 +621,7 @@ func TestEveryOption(t *testing.T) {
 			if want := []any{
 				map[string]any{"suffix": ".logs"}, map[string]any{"suffix": ".logs-fips"},
 				map[string]any{"suffix": ".stream-logs"}, map[string]any{"suffix": ".stream-logs-fips"},
+				map[string]any{"suffix": ".syslog-logs"},
 			}; !reflect.DeepEqual(names, want) {
 				t.Errorf("service names %s, want the logs endpoints' alone", jsonString(names))
 			}
