@@ -53,8 +53,8 @@ test-binaries:
 	CGO_ENABLED=0 $(GO) build -o $(TEST_BIN)/aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 
 # The longest a test binary may run: the emulator tests take about three
-# minutes on a loaded 2-core machine, the CDK tests about two; compiling them
-# does not count.
+# minutes on a loaded 2-core machine, the CDK tests about two (cdk deploy on
+# moto among them); compiling them does not count.
 TEST_TIMEOUT := 30m
 
 # Under make, tests that need the emulators fail instead of skipping when
@@ -64,7 +64,7 @@ unit: test-binaries
 	VPCE_GUARD_BOOTSTRAP=$(CURDIR)/$(TEST_BIN)/bootstrap \
 	VPCE_GUARD_RIE=$(CURDIR)/$(TEST_BIN)/aws-lambda-rie \
 	VPCE_GUARD_ARM64_BOOTSTRAP=$(CURDIR)/$(TEST_BIN)/linux-arm64/bootstrap \
-	VPCE_GUARD_EVENT_RULER=$(CURDIR)/$(EVENT_RULER_JAR) \
+	VPCE_GUARD_EVENT_RULER=$(CURDIR)/$(EVENT_RULER_JAR) VPCE_GUARD_CDK=$(CDK) \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 ## demo: the whole story on this machine, no AWS account: moto, the emulated Lambda, before and after

@@ -119,6 +119,11 @@ func NewHub(scope constructs.Construct, id string, props *Props, primary bool, m
 			statement("QueueSweepUnits", []string{"sqs:SendMessage"}, units.QueueArn()))
 	}
 	policy := awsiam.NewPolicy(st, jsii.String("FunctionPolicy"), &awsiam.PolicyProps{
+		// Every hub puts its policy on the one shared role. CDK would name
+		// each after its construct ID, the same in every hub, and a role has
+		// one inline policy per name: the last hub deployed would replace
+		// the others' (and destroying any hub would remove it).
+		PolicyName: jsii.String(id),
 		Roles:      &[]awsiam.IRole{role},
 		Statements: &statements,
 	})

@@ -375,3 +375,22 @@ func TestOrganizationContext(t *testing.T) {
 		}
 	}
 }
+
+// Every policy the hubs put on their shared role has a name of its own: a
+// role has one inline policy per name, and a second hub's would replace the
+// first's.
+func TestHubPoliciesNamedApart(t *testing.T) {
+	s := synth(t, org)
+	owner := map[string]string{}
+	for _, st := range s.stacks {
+		_, policies := resourcesOfType(t, s.templates[*st.StackName()], "AWS::IAM::Policy")
+		for id, p := range policies {
+			name, _ := p["Properties"].(map[string]any)["PolicyName"].(string)
+			where := *st.StackName() + "/" + id
+			if other, taken := owner[name]; taken || name == "" {
+				t.Errorf("policy %s is named %q, as %s is", where, name, other)
+			}
+			owner[name] = where
+		}
+	}
+}

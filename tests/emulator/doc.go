@@ -3,7 +3,9 @@
 // 127.0.0.1:
 //
 //   - moto in server mode as EC2 ([StartMoto], [SharedMoto]), found through
-//     the MOTO_SERVER variable or the repository's .venv (make venv);
+//     the MOTO_SERVER variable or the repository's .venv (make venv), and as
+//     the account that cdk deploy deploys to ([StartMotoForDeploy]), with
+//     [Run] for the CLI runs;
 //   - the function's bootstrap, built as it ships (internal/build) for this machine
 //     ([BuildBootstrap]), run by the AWS Lambda Runtime Interface Emulator
 //     ([StartLambda]) and invoked over HTTP exactly as Lambda would;

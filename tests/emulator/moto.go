@@ -88,7 +88,12 @@ var motoListening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`
 func launchMoto(ctx context.Context, serverPath string) (*Moto, error) {
 	// Port 0: the kernel picks a free port as moto binds it, and moto prints
 	// it, so no other process can take it in between.
-	cmd := exec.Command(serverPath, "-H", "127.0.0.1", "-p", "0")
+	return runMoto(ctx, exec.Command(serverPath, "-H", "127.0.0.1", "-p", "0"))
+}
+
+// runMoto starts cmd, a moto server on 127.0.0.1, port 0, and returns once
+// it answers.
+func runMoto(ctx context.Context, cmd *exec.Cmd) (*Moto, error) {
 	// moto needs no credentials; keep the test's own AWS settings out of it.
 	cmd.Env = append(baseEnv(), "PYTHONUNBUFFERED=1")
 	p, err := startProcess("moto_server", cmd, maxLog)
@@ -145,9 +150,15 @@ func (m *Moto) Reset(ctx context.Context) error {
 // is printed if t failed. When moto is missing, see RequireEmulator.
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
+	return startMotoFor(t, launchMoto)
+}
+
+// startMotoFor starts a moto server for t with launch, as StartMoto says.
+func startMotoFor(t testing.TB, launch func(ctx context.Context, serverPath string) (*Moto, error)) *Moto {
+	t.Helper()
 	path, err := MotoServerPath()
 	RequireEmulator(t, err)
-	m, err := LaunchMoto(context.Background(), path)
+	m, err := launch(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
