@@ -24,7 +24,9 @@ const (
 )
 
 // MaxPolicyLength is the most characters, white space included, that a VPC
-// endpoint policy may have: the policy package's limit, which Parse enforces.
+// endpoint policy may have. It is the policy package's: a template is a
+// policy, this package sits above the one that reads policies, and Parse
+// enforces the same limit on every policy it reads.
 const MaxPolicyLength = policy.MaxPolicyLength
 
 var (

@@ -27,7 +27,6 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/vpce-guard/vpce-guard/lambda/config"
-	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/lambda/metrics"
 )
 
@@ -351,7 +350,7 @@ func (g *guard) alarms(s Settings) []awscloudwatch.Alarm {
 	// dimension, which grows with the endpoints the function meets.
 	insights := func(metric, label string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression: jsii.String(fmt.Sprintf(`SELECT SUM(%s) FROM SCHEMA(%q, %s)`, metric, metrics.Namespace, handler.DimensionService)),
+			Expression: jsii.String(fmt.Sprintf(`SELECT SUM(%s) FROM SCHEMA(%q, %s)`, metric, metrics.Namespace, metrics.DimensionService)),
 			Label:      jsii.String(label),
 			Period:     period,
 		})
@@ -386,7 +385,7 @@ func (g *guard) alarms(s Settings) []awscloudwatch.Alarm {
 		alarm("FailedEventsAlarm", "Events that vpce-guard could not handle are waiting in its on-failure queue: read them, fix the cause, replay them with vpce-guard replay or wait for the sweep.",
 			g.failed.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")})),
 		alarm("EndpointErrorsAlarm", "vpce-guard could not check or rewrite an endpoint, or dropped a malformed event: see the outcome lines with an error in the function's log.",
-			insights(handler.MetricErrors, "endpoint errors")),
+			insights(metrics.Errors, "endpoint errors")),
 		alarm("RuleFailedInvocationsAlarm", "EventBridge could not invoke vpce-guard for an event (after its retries the event went to the failure queue): check the function's permission and state.",
 			rulesSum("FailedInvocations")),
 		alarm("RuleDeadLetterFailuresAlarm", "EventBridge could not put an event it failed to deliver into vpce-guard's failure queue: the event is lost; check the queue's policy and encryption.",
@@ -412,20 +411,20 @@ func (g *guard) alarms(s Settings) []awscloudwatch.Alarm {
 	if s.ReportsFindings() {
 		all = append(all, alarm("FindingsFailedAlarm", "Security Hub refused or lost findings of vpce-guard (not enabled in the region, a missing permission, throttling): the remediation went on; see the function's log lines findings not imported, findings refused and findings not resolved.",
 			awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-				Namespace: jsii.String(metrics.Namespace), MetricName: jsii.String(handler.MetricFindingsFailed),
-				DimensionsMap: &map[string]*string{handler.DimensionTarget: jsii.String(handler.TargetSecurityHub)},
+				Namespace: jsii.String(metrics.Namespace), MetricName: jsii.String(metrics.FindingsFailed),
+				DimensionsMap: &map[string]*string{metrics.DimensionTarget: jsii.String(metrics.TargetSecurityHub)},
 				Period:        period, Statistic: jsii.String("Sum"),
 			})))
 	}
 	if s.DryRun {
 		all = append(all, alarm("NonCompliantAlarm", "Dry run: vpce-guard found endpoint policies broader than their template (outcome lines with action wouldRewrite in the function's log).",
-			insights(handler.MetricNonCompliant, "non-compliant endpoints")))
+			insights(metrics.NonCompliant, "non-compliant endpoints")))
 	} else {
 		all = append(all, alarm("RewrittenAlarm", "vpce-guard rewrote endpoint policies that were broader than their template (outcome lines with action rewritten in the function's log).",
-			insights(handler.MetricRewritten, "rewritten endpoint policies")),
+			insights(metrics.Rewritten, "rewritten endpoint policies")),
 			alarm("RewrittenAgainAlarm", "vpce-guard rewrote an endpoint policy it had rewritten before: something keeps putting a broad policy back, most often infrastructure as code. "+
 				"The outcome line (rewrittenBefore, owner) names the source: fix the policy there, or the two fight for ever.",
-				insights(handler.MetricRewrittenAgain, "endpoint policies rewritten again")))
+				insights(metrics.RewrittenAgain, "endpoint policies rewritten again")))
 	}
 	return all
 }

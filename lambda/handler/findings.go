@@ -10,15 +10,6 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
-// The metrics of the findings, in namespace metrics.Namespace, with the
-// dimension Target (securityhub): one record per import.
-const (
-	MetricFindingsImported = "FindingsImported" // findings Security Hub took
-	MetricFindingsFailed   = "FindingsFailed"   // findings it did not take, or did not resolve
-	DimensionTarget        = "Target"
-	TargetSecurityHub      = "securityhub"
-)
-
 // withFindings has the outcomes also become Security Hub findings, when the
 // function reports to Security Hub: runIn(region) is run for a call whose
 // endpoints are looked up in region (a finding belongs to that region's
@@ -59,9 +50,9 @@ func (h *Handler) withFindings(ctx context.Context, run remediate.Run, summary *
 // writeFindingsMetrics writes the counts of one import.
 func (h *Handler) writeFindingsMetrics(c findings.Counts) error {
 	return h.metrics.Write(
-		[]metrics.Dimension{{Name: DimensionTarget, Value: TargetSecurityHub}},
+		[]metrics.Dimension{{Name: metrics.DimensionTarget, Value: metrics.TargetSecurityHub}},
 		[]metrics.Value{
-			{Name: MetricFindingsImported, Value: float64(c.Imported), Unit: metrics.UnitCount},
-			{Name: MetricFindingsFailed, Value: float64(c.Failed), Unit: metrics.UnitCount},
+			{Name: metrics.FindingsImported, Value: float64(c.Imported), Unit: metrics.UnitCount},
+			{Name: metrics.FindingsFailed, Value: float64(c.Failed), Unit: metrics.UnitCount},
 		})
 }

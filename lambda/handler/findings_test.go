@@ -22,6 +22,7 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/fanout"
 	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
+	"github.com/vpce-guard/vpce-guard/lambda/metrics"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
@@ -49,15 +50,15 @@ func findingID(id string) string {
 }
 
 // findingsMetrics sums the findings' EMF records.
-func findingsMetrics(t *testing.T, metrics *bytes.Buffer) (records int, imported, failed float64) {
+func findingsMetrics(t *testing.T, emf *bytes.Buffer) (records int, imported, failed float64) {
 	t.Helper()
-	for _, r := range lines(t, metrics) {
-		if r[handler.DimensionTarget] != handler.TargetSecurityHub {
+	for _, r := range lines(t, emf) {
+		if r[metrics.DimensionTarget] != metrics.TargetSecurityHub {
 			continue
 		}
 		records++
-		imported += r[handler.MetricFindingsImported].(float64)
-		failed += r[handler.MetricFindingsFailed].(float64)
+		imported += r[metrics.FindingsImported].(float64)
+		failed += r[metrics.FindingsFailed].(float64)
 	}
 	return records, imported, failed
 }

@@ -7,23 +7,6 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
-// The metric names, in namespace metrics.Namespace, with the dimension Service.
-const (
-	MetricEndpointsChecked = "EndpointsChecked" // endpoints whose policy was checked
-	MetricNonCompliant     = "NonCompliant"     // of which broader than the template
-	MetricRewritten        = "Rewritten"        // of which rewritten
-	MetricExempt           = "Exempt"           // endpoints left alone for their tag
-	MetricErrors           = "Errors"           // endpoints that failed, and malformed events
-	// MetricRewrittenAgain counts rewrites of endpoints vpce-guard had
-	// rewritten before: something, most often infrastructure as code, keeps
-	// putting a broad policy back.
-	MetricRewrittenAgain = "RewrittenAgain"
-	// MetricRewritesNotRecorded counts rewrites whose record on the endpoint
-	// (config.RewrittenTagKey) failed: the next one will not count as again.
-	MetricRewritesNotRecorded = "RewritesNotRecorded"
-	DimensionService          = "Service"
-)
-
 // Service dimension values besides an AWS service's short name.
 const (
 	serviceNone  = "none"  // no endpoint: a malformed event or a call skipped as a whole
@@ -58,15 +41,15 @@ type counts struct {
 
 func (h *Handler) write(service string, c counts) error {
 	return h.metrics.Write(
-		[]metrics.Dimension{{Name: DimensionService, Value: service}},
+		[]metrics.Dimension{{Name: metrics.DimensionService, Value: service}},
 		[]metrics.Value{
-			{Name: MetricEndpointsChecked, Value: one(c.checked), Unit: metrics.UnitCount},
-			{Name: MetricNonCompliant, Value: one(c.nonCompliant), Unit: metrics.UnitCount},
-			{Name: MetricRewritten, Value: one(c.rewritten), Unit: metrics.UnitCount},
-			{Name: MetricExempt, Value: one(c.exempt), Unit: metrics.UnitCount},
-			{Name: MetricErrors, Value: one(c.failed), Unit: metrics.UnitCount},
-			{Name: MetricRewrittenAgain, Value: one(c.again), Unit: metrics.UnitCount},
-			{Name: MetricRewritesNotRecorded, Value: one(c.notRecorded), Unit: metrics.UnitCount},
+			{Name: metrics.EndpointsChecked, Value: one(c.checked), Unit: metrics.UnitCount},
+			{Name: metrics.NonCompliant, Value: one(c.nonCompliant), Unit: metrics.UnitCount},
+			{Name: metrics.Rewritten, Value: one(c.rewritten), Unit: metrics.UnitCount},
+			{Name: metrics.Exempt, Value: one(c.exempt), Unit: metrics.UnitCount},
+			{Name: metrics.Errors, Value: one(c.failed), Unit: metrics.UnitCount},
+			{Name: metrics.RewrittenAgain, Value: one(c.again), Unit: metrics.UnitCount},
+			{Name: metrics.RewritesNotRecorded, Value: one(c.notRecorded), Unit: metrics.UnitCount},
 		})
 }
 
