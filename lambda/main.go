@@ -30,12 +30,9 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
-// The retry budget for EC2 calls: throttling and 5xx are retried with
-// exponential backoff, within what a Lambda invocation can afford to wait.
-const (
-	maxAttempts = 5
-	maxBackoff  = 5 * time.Second
-)
+// maxBackoff bounds the wait between two attempts of an AWS call
+// (config.MaxAttempts of them).
+const maxBackoff = 5 * time.Second
 
 func main() {
 	ctx := context.Background()
@@ -142,7 +139,7 @@ func loadAWS(ctx context.Context, region string) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = maxAttempts
+				o.MaxAttempts = config.MaxAttempts
 				o.MaxBackoff = maxBackoff
 			})
 		}),

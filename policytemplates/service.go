@@ -1,7 +1,6 @@
 package policytemplates
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -82,23 +81,23 @@ func EndpointServiceNames(region string, opts Options) []string {
 
 // Options choose which endpoints TemplateFor guards, and with what.
 type Options struct {
-	// Services to guard, by short name (ServiceLogs, ServiceEvents); empty
-	// guards all of them.
+	// Services to guard, by short name (of Services()); empty guards all
+	// of them, and a name not in Services() guards nothing.
 	Services []string
 	// StrictLogs guards CloudWatch Logs endpoints with logs-strict instead
 	// of logs.
 	StrictLogs bool
 }
 
-// Validate reports a service name in o.Services that TemplateFor does not know,
-// which would otherwise leave that service unguarded without a word.
-func (o Options) Validate() error {
-	for _, s := range o.Services {
-		if s != ServiceLogs && s != ServiceEvents {
-			return fmt.Errorf("unknown service %q in Options.Services (known: %s, %s)", s, ServiceEvents, ServiceLogs)
-		}
+// Services are the short names of the services the templates guard, sorted:
+// what Options.Services may name.
+func Services() []string {
+	var services []string
+	for _, e := range endpointServices {
+		services = append(services, e.service)
 	}
-	return nil
+	slices.Sort(services)
+	return slices.Compact(services)
 }
 
 // TemplateFor returns the template guarding the endpoint service serviceName,

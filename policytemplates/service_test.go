@@ -65,22 +65,10 @@ func TestTemplateFor(t *testing.T) {
 	}
 }
 
-func TestOptionsValidate(t *testing.T) {
+func TestServices(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		services []string
-		wantErr  bool
-	}{
-		{nil, false},
-		{[]string{"logs", "events"}, false},
-		{[]string{"log"}, true},
-		{[]string{"logs", "s3"}, true},
-	}
-	for _, tt := range tests {
-		err := policytemplates.Options{Services: tt.services}.Validate()
-		if (err != nil) != tt.wantErr {
-			t.Errorf("Options{Services: %q}.Validate() = %v, want error: %v", tt.services, err, tt.wantErr)
-		}
+	if got, want := policytemplates.Services(), []string{policytemplates.ServiceEvents, policytemplates.ServiceLogs}; !slices.Equal(got, want) {
+		t.Errorf("Services() = %q, want %q", got, want)
 	}
 }
 

@@ -10,13 +10,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 	"github.com/vpce-guard/vpce-guard/tests/emulator"
 )
-
-// The SDK's retry budget, as the function sets it (lambda/main.go).
-const maxAttempts = 5
 
 // faultSetup is an open Logs endpoint in moto, created by replaying the
 // console CreateVpcEndpoint, and its event ready to send.
@@ -75,7 +73,7 @@ func TestFaultsTransient(t *testing.T) {
 			{"DescribeVpcEndpoints", emulator.Throttle(), 2},
 			{"ModifyVpcEndpoint", emulator.Throttle(), 2}}},
 		{"server-errors-up-to-the-budget", []injection{
-			{"ModifyVpcEndpoint", emulator.ServerError(), maxAttempts - 1}}},
+			{"ModifyVpcEndpoint", emulator.ServerError(), config.MaxAttempts - 1}}},
 		{"throttle-then-server-error", []injection{
 			{"DescribeVpcEndpoints", emulator.ServerError(), 1},
 			{"ModifyVpcEndpoint", emulator.Throttle(), 1},
@@ -156,8 +154,8 @@ func TestFaultsPersistent(t *testing.T) {
 				!strings.Contains(fe.ErrorMessage, s.id) {
 				t.Errorf("invocation: HTTP %d %s; want a RemediationError naming %s and %q", status, body, s.id, tc.message)
 			}
-			if seen, _ := proxy.Count(tc.inject.action); seen != maxAttempts {
-				t.Errorf("%s tried %d times, want the retry budget, %d", tc.inject.action, seen, maxAttempts)
+			if seen, _ := proxy.Count(tc.inject.action); seen != config.MaxAttempts {
+				t.Errorf("%s tried %d times, want the retry budget, %d", tc.inject.action, seen, config.MaxAttempts)
 			}
 			if now := s.policyNow(t); (now == s.template) != tc.rewritten {
 				t.Errorf("rewritten = %v, want %v", now == s.template, tc.rewritten)
@@ -237,7 +235,7 @@ func TestFaultsStopBeforeTheDeadline(t *testing.T) {
 	if !ok || fe.ErrorType != "RemediationError" || !strings.Contains(fe.ErrorMessage, remediate.ErrDeadlineNear.Error()) {
 		t.Fatalf("invocation: HTTP %d %s; want a RemediationError for the deadline", status, body)
 	}
-	outcomes := loggedOutcomes(t, log)
+	outcomes := emulator.LoggedOutcomes(t, log)
 	if len(outcomes) != 1 || outcomes[0].EndpointID != s.id || outcomes[0].Verdict != remediate.NonCompliant ||
 		outcomes[0].Action != remediate.None || outcomes[0].Error != "not rewritten: the invocation's deadline was near" {
 		t.Errorf("outcomes %+v, want one noncompliant endpoint not rewritten for the deadline", outcomes)
@@ -304,7 +302,7 @@ func invokeNoFatal(t *testing.T, ctx context.Context, fn *emulator.Lambda, event
 		t.Errorf("invocation failed: %s: %s", fe.ErrorType, fe.ErrorMessage)
 		return nil
 	}
-	outcomes, err := parseOutcomes(log)
+	outcomes, err := emulator.ParseOutcomes(log)
 	if err != nil {
 		t.Error(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
@@ -188,7 +189,7 @@ func TestFindingsWhenSecurityHubFails(t *testing.T) {
 			Message: "Account " + motoAccount + " is not subscribed to AWS Security Hub"}, 1, "findings not imported", notEnabled},
 		{"not allowed", emulator.Fault{Name: "denied", Status: http.StatusForbidden, Code: "AccessDeniedException", REST: true}, 1,
 			"findings not imported", "the role needs securityhub:BatchImportFindings"},
-		{"throttled", emulator.Fault{Name: "throttled", Status: http.StatusTooManyRequests, Code: "TooManyRequestsException", REST: true}, maxAttempts,
+		{"throttled", emulator.Fault{Name: "throttled", Status: http.StatusTooManyRequests, Code: "TooManyRequestsException", REST: true}, config.MaxAttempts,
 			"findings not imported", "the endpoint's next check imports its finding again"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

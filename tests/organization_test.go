@@ -17,6 +17,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/vpce-guard/vpce-guard/infra/stack"
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
@@ -48,7 +49,7 @@ func memberTemplates(t *testing.T, org *orgsim.Org) stack.Member {
 func hubPattern(t *testing.T) string {
 	t.Helper()
 	pattern, err := json.Marshal(map[string]any{
-		"source": []string{stack.EventSource}, "detail-type": []string{stack.EventDetailType},
+		"source": []string{config.EventSource}, "detail-type": []string{config.EventDetailType},
 		"detail": stack.EventDetail([]string{policytemplates.ServiceEvents, policytemplates.ServiceLogs}, nil),
 	})
 	if err != nil {
@@ -84,7 +85,7 @@ func modifyEvent(account, region, endpoint, issuer string) ebtypes.PutEventsRequ
 		"requestParameters": map[string]any{"ModifyVpcEndpointRequest": map[string]any{"VpcEndpointId": endpoint, "PolicyDocument": "{}"}},
 		"responseElements":  map[string]any{"ModifyVpcEndpointResponse": map[string]any{"return": true}},
 	})
-	return ebtypes.PutEventsRequestEntry{Source: aws.String(stack.EventSource), DetailType: aws.String(stack.EventDetailType), Detail: aws.String(string(detail))}
+	return ebtypes.PutEventsRequestEntry{Source: aws.String(config.EventSource), DetailType: aws.String(config.EventDetailType), Detail: aws.String(string(detail))}
 }
 
 // Endpoints in three member accounts and two regions are widened; the events
@@ -169,7 +170,7 @@ func TestOrganizationEvents(t *testing.T) {
 			if fe, failed := emulator.ParseFunctionError(body); failed {
 				failures = append(failures, fe.ErrorType+": "+fe.ErrorMessage)
 			}
-			for _, o := range loggedOutcomes(t, log) {
+			for _, o := range emulator.LoggedOutcomes(t, log) {
 				outcomes[o.Account+"/"+o.Region+"/"+o.EndpointID] = o
 			}
 		}
@@ -278,7 +279,7 @@ func TestOrganizationSweep(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, o := range loggedOutcomes(t, log) {
+		for _, o := range emulator.LoggedOutcomes(t, log) {
 			if o.Action == remediate.Rewritten {
 				rewritten++
 			}

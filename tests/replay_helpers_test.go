@@ -365,44 +365,11 @@ func invoke(t testing.TB, ctx context.Context, fn *emulator.Lambda, event []byte
 	if err := json.Unmarshal(body, &summary); err != nil {
 		t.Fatalf("the function's answer %s: %v", body, err)
 	}
-	outcomes := loggedOutcomes(t, log)
+	outcomes := emulator.LoggedOutcomes(t, log)
 	if summary.Outcomes != len(outcomes) {
 		t.Fatalf("the response counts %d outcomes, the log has %d:\n%s", summary.Outcomes, len(outcomes), body)
 	}
 	return outcomes
-}
-
-// loggedOutcomes decodes the outcome lines of a function's log, in the
-// function's JSON log format ("message") or slog's ("msg").
-func loggedOutcomes(t testing.TB, log string) []remediate.Outcome {
-	t.Helper()
-	outcomes, err := parseOutcomes(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return outcomes
-}
-
-// parseOutcomes is loggedOutcomes for another goroutine than the test's.
-func parseOutcomes(log string) ([]remediate.Outcome, error) {
-	var outcomes []remediate.Outcome
-	for line := range strings.SplitSeq(log, "\n") {
-		if !strings.HasPrefix(line, "{") {
-			continue // the RIE's own lines
-		}
-		var o struct {
-			Message string `json:"message"`
-			Msg     string `json:"msg"`
-			remediate.Outcome
-		}
-		if err := json.Unmarshal([]byte(line), &o); err != nil {
-			return nil, fmt.Errorf("a log line that is not JSON: %q: %v", line, err)
-		}
-		if cmp.Or(o.Message, o.Msg) == "outcome" {
-			outcomes = append(outcomes, o.Outcome)
-		}
-	}
-	return outcomes, nil
 }
 
 // normalizer makes outcomes comparable across runs: moto's random endpoint

@@ -277,7 +277,7 @@ func TestReplaySweepStopsBeforeTheDeadline(t *testing.T) {
 	if err := json.Unmarshal(body, &summary); status != http.StatusOK || err != nil || !summary.Stopped || summary.Unlisted {
 		t.Fatalf("the sweep answered HTTP %d %s (%v); want success, stopped before the deadline with nothing unlisted", status, body, err)
 	}
-	outcomes := loggedOutcomes(t, log)
+	outcomes := emulator.LoggedOutcomes(t, log)
 	rewritten := map[string]bool{}
 	seen := map[string]bool{}
 	for _, o := range outcomes {

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 )
 
 // The names an organization's stacks agree on: the hub's function role is
@@ -142,8 +144,8 @@ func NewHub(scope constructs.Construct, id string, props *Props, primary bool, m
 		Description: jsii.String("vpce-guard: the member accounts' CreateVpcEndpoint for guarded services and ModifyVpcEndpoint"),
 		EventBus:    bus,
 		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings(EventSource),
-			DetailType: jsii.Strings(EventDetailType),
+			Source:     jsii.Strings(config.EventSource),
+			DetailType: jsii.Strings(config.EventDetailType),
 			Detail:     ptr(EventDetail(s.GuardedServices(), nil)),
 		},
 	})
@@ -295,8 +297,8 @@ func newMemberRegional(app awscdk.App, name string, s Settings) {
 		RuleName:    jsii.String(MemberRoleName + "EndpointChanges"),
 		Description: jsii.String("vpce-guard: CreateVpcEndpoint for guarded services and ModifyVpcEndpoint, by anyone but vpce-guard's member role, to the hub"),
 		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings(EventSource),
-			DetailType: jsii.Strings(EventDetailType),
+			Source:     jsii.Strings(config.EventSource),
+			DetailType: jsii.Strings(config.EventDetailType),
 			Detail:     ptr(EventDetail(s.GuardedServices(), *memberRole)),
 		},
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(

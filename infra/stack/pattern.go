@@ -3,17 +3,8 @@ package stack
 import (
 	"slices"
 
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
-)
-
-// What the event rule listens to: CloudTrail's record of an EC2 API call, as
-// EventBridge delivers it.
-const (
-	EventSource      = "aws.ec2"
-	EventDetailType  = "AWS API Call via CloudTrail"
-	CloudTrailSource = "ec2.amazonaws.com"
-	EventCreate      = "CreateVpcEndpoint"
-	EventModify      = "ModifyVpcEndpoint"
 )
 
 // ServiceNameSuffixes are the endpoint service name endings of services,
@@ -47,14 +38,14 @@ func ServiceNameSuffixes(services []string) []string {
 func EventDetail(services []string, selfRoleARN any) map[string]any {
 	calls := []map[string]any{
 		{
-			"eventName": []any{EventCreate},
+			"eventName": []any{config.EventCreate},
 			"requestParameters": map[string]any{
 				"CreateVpcEndpointRequest": map[string]any{
 					"ServiceName": suffixes(ServiceNameSuffixes(services)),
 				},
 			},
 		},
-		{"eventName": []any{EventModify}},
+		{"eventName": []any{config.EventModify}},
 	}
 	callers := []map[string]any{{}}
 	if selfRoleARN != nil {
@@ -77,7 +68,7 @@ func EventDetail(services []string, selfRoleARN any) map[string]any {
 		}
 	}
 	return map[string]any{
-		"eventSource": []any{CloudTrailSource},
+		"eventSource": []any{config.CloudTrailSource},
 		// A failed call changed nothing; a trail records it with an errorCode.
 		"errorCode": []any{map[string]any{"exists": false}},
 		"$or":       branches,

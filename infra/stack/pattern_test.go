@@ -18,6 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/vpce-guard/vpce-guard/infra/stack"
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 	"github.com/vpce-guard/vpce-guard/tests/emulator"
 )
@@ -297,7 +298,7 @@ func envelope(record map[string]any) map[string]any {
 	source, _ := record["eventSource"].(string)
 	return map[string]any{
 		"version":     "0",
-		"detail-type": stack.EventDetailType,
+		"detail-type": config.EventDetailType,
 		"source":      "aws." + strings.TrimSuffix(source, ".amazonaws.com"),
 		"account":     record["recipientAccountId"],
 		"time":        record["eventTime"],
@@ -340,8 +341,8 @@ func TestEventPatternSize(t *testing.T) {
 	t.Parallel()
 	longest := "arn:aws-us-gov:iam::123456789012:role/" + strings.Repeat("r", 64)
 	pattern := map[string]any{
-		"source":      []any{stack.EventSource},
-		"detail-type": []any{stack.EventDetailType},
+		"source":      []any{config.EventSource},
+		"detail-type": []any{config.EventDetailType},
 		"detail":      stack.EventDetail([]string{"events", "logs"}, longest),
 	}
 	data, err := json.Marshal(pattern)

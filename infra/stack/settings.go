@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -134,8 +135,6 @@ type Organization struct {
 // account's EC2 token buckets, so it is the hub's Lambda concurrency it spends.
 const DefaultUnitConcurrency = 10
 
-var organizationID = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-
 // ContextError is a context value the app cannot use.
 type ContextError struct {
 	Key    string
@@ -260,7 +259,7 @@ func SettingsFromContext(lookup func(key string) any, present []string) (Setting
 		env = s.HubEnvironment(placeholderRoleARN, placeholderQueueURL)
 	}
 	if _, err := config.FromEnv(envLookup(env)); err != nil {
-		for _, e := range unjoin(err) {
+		for _, e := range config.Problems(err) {
 			var v *config.VariableError
 			if errors.As(e, &v) {
 				key := envKeys[v.Name]
@@ -282,9 +281,9 @@ func SettingsFromContext(lookup func(key string) any, present []string) (Setting
 func (s Settings) Environment(selfRoleARN string) map[string]string {
 	env := map[string]string{
 		config.EnvDryRun:       strconv.FormatBool(s.DryRun),
-		config.EnvLogsTemplate: or(s.LogsTemplate, policytemplates.Logs),
-		config.EnvCheckMode:    or(s.CheckMode, "subset"),
-		config.EnvExemptTag:    or(s.ExemptTag, config.DefaultExemptTagKey+"="+config.DefaultExemptTagValue),
+		config.EnvLogsTemplate: cmp.Or(s.LogsTemplate, policytemplates.Logs),
+		config.EnvCheckMode:    cmp.Or(s.CheckMode, "subset"),
+		config.EnvExemptTag:    cmp.Or(s.ExemptTag, config.DefaultExemptTagKey+"="+config.DefaultExemptTagValue),
 		config.EnvSelfRoleARN:  selfRoleARN,
 	}
 	if s.SweepConcurrency != 0 {
@@ -292,8 +291,8 @@ func (s Settings) Environment(selfRoleARN string) map[string]string {
 	} else {
 		env[config.EnvSweepConcurrency] = strconv.Itoa(config.DefaultSweepConcurrency)
 	}
-	env[config.EnvMaxWritesPerSec] = or(s.MaxWritesPerSecond, strconv.Itoa(config.DefaultMaxWritesPerSecond))
-	env[config.EnvFindings] = or(s.Findings, config.FindingsNone)
+	env[config.EnvMaxWritesPerSec] = cmp.Or(s.MaxWritesPerSecond, strconv.Itoa(config.DefaultMaxWritesPerSecond))
+	env[config.EnvFindings] = cmp.Or(s.Findings, config.FindingsNone)
 	if len(s.Accounts) > 0 {
 		env[config.EnvAccounts] = strings.Join(s.Accounts, ",")
 	}
@@ -340,29 +339,15 @@ func (s Settings) ReadsOrganization() bool {
 // GuardedServices is the services whose endpoints the function guards.
 func (s Settings) GuardedServices() []string {
 	if len(s.Services) == 0 {
-		return []string{policytemplates.ServiceEvents, policytemplates.ServiceLogs}
+		return policytemplates.Services()
 	}
 	services := slices.Clone(s.Services)
 	slices.Sort(services)
 	return slices.Compact(services)
 }
 
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
 func envLookup(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // reader converts context values, which are strings when given with -c and
@@ -443,10 +428,6 @@ func (r *reader) list(key string) []string {
 	return out
 }
 
-// region is loose on purpose, like lambda/config's role ARN check: it catches
-// an availability zone or a typo, and leaves the list of regions to AWS.
-var region = regexp.MustCompile(`^[a-z]{2,}(-[a-z]+)+-\d+$`)
-
 // organization reads the organization keys: all of them with
 // organization=true, none without.
 func (r *reader) organization(s Settings) *Organization {
@@ -465,7 +446,7 @@ func (r *reader) organization(s Settings) *Organization {
 		Regions:         r.list(KeyMemberRegions),
 		UnitConcurrency: DefaultUnitConcurrency,
 	}
-	if !organizationID.MatchString(o.ID) {
+	if !policytemplates.IsOrganizationID(o.ID) {
 		r.fail(KeyOrganizationID, "want the organization's ID, o- and 10 to 32 letters and digits (aws organizations describe-organization)")
 	}
 	if len(o.OUs) == 0 {
@@ -497,7 +478,7 @@ func (r *reader) checkRegionList(key string, regions []string) {
 	seen := map[string]bool{}
 	for _, name := range regions {
 		switch {
-		case !region.MatchString(name):
+		case !policytemplates.IsRegion(name):
 			r.fail(key, fmt.Sprintf("%q is not a region name like eu-west-1", name))
 		case seen[name]:
 			r.fail(key, fmt.Sprintf("%q is listed twice", name))

@@ -93,8 +93,8 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	g.rule("EndpointChanges", &awsevents.RuleProps{
 		Description: jsii.String("vpce-guard: CreateVpcEndpoint for guarded services and ModifyVpcEndpoint, by anyone but vpce-guard"),
 		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings(EventSource),
-			DetailType: jsii.Strings(EventDetailType),
+			Source:     jsii.Strings(config.EventSource),
+			DetailType: jsii.Strings(config.EventDetailType),
 			Detail:     ptr(EventDetail(s.GuardedServices(), *role.RoleArn())),
 		},
 	})

@@ -8,20 +8,16 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
-func init() {
-	commands["audit"] = command{"check every endpoint of a region; fix with --fix (exit 0 all compliant or fixed, 1 non-compliant found, 2 errors)", runAudit}
-}
-
 const auditSynopsis = "[--region REGION] [--fix]"
 
 // AuditEventName labels the outcomes of the audit command.
 const AuditEventName = "audit"
 
 func runAudit(ctx context.Context, env Env, args []string) int {
-	fs := newFlagSet("audit", env, auditSynopsis)
-	region := fs.String("region", "", "the region to audit (default: the AWS SDK's, from AWS_REGION or the profile)")
-	fix := fs.Bool("fix", false, "rewrite non-compliant policies to their template (default: report only)")
-	rest, err := parseArgs(fs, args)
+	flags := newFlagSet("audit", env, auditSynopsis)
+	region := flags.String("region", "", "the region to audit (default: the AWS SDK's, from AWS_REGION or the profile)")
+	fix := flags.Bool("fix", false, "rewrite non-compliant policies to their template (default: report only)")
+	rest, err := parseArgs(flags, args)
 	if err != nil {
 		return usageError(env, "audit", err)
 	}

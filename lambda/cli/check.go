@@ -8,19 +8,14 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/policy"
 )
 
-func init() {
-	commands["check"] = command{"check a policy file against a template (exit 0 compliant, 1 not, 2 bad input)", runCheck}
-	commands["render"] = command{"print a rendered template", runRender}
-}
-
 const checkSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--also-account ID]... [--organization o-ID [--tag-exception]] [--mode subset|exact] POLICY_FILE"
 
 func runCheck(_ context.Context, env Env, args []string) int {
-	fs := newFlagSet("check", env, checkSynopsis)
+	flags := newFlagSet("check", env, checkSynopsis)
 	var tf templateFlags
-	tf.register(fs)
-	modeFlag := fs.String("mode", string(policy.Subset), "subset: allow nothing beyond the template; exact: be the template, up to formatting")
-	files, err := parseArgs(fs, args)
+	tf.register(flags)
+	modeFlag := flags.String("mode", string(policy.Subset), "subset: allow nothing beyond the template; exact: be the template, up to formatting")
+	files, err := parseArgs(flags, args)
 	if err != nil {
 		return usageError(env, "check", err)
 	}
@@ -65,10 +60,10 @@ func runCheck(_ context.Context, env Env, args []string) int {
 const renderSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--also-account ID]... [--organization o-ID [--tag-exception]]"
 
 func runRender(_ context.Context, env Env, args []string) int {
-	fs := newFlagSet("render", env, renderSynopsis)
+	flags := newFlagSet("render", env, renderSynopsis)
 	var tf templateFlags
-	tf.register(fs)
-	rest, err := parseArgs(fs, args)
+	tf.register(flags)
+	rest, err := parseArgs(flags, args)
 	if err != nil {
 		return usageError(env, "render", err)
 	}

@@ -18,7 +18,7 @@ import (
 const (
 	ExitOK       = 0
 	ExitNegative = 1 // non-compliant, denied
-	ExitUsage    = 2 // bad input or usage
+	ExitError    = 2 // bad input or usage, bad configuration, or an AWS call that failed
 )
 
 // Env is what a command may touch of the world outside.
@@ -55,15 +55,21 @@ type command struct {
 	run     func(ctx context.Context, env Env, args []string) int
 }
 
-// commands is filled by each command's file.
-var commands = map[string]command{}
+// commands are the commands, by name.
+var commands = map[string]command{
+	"audit":    {"check every endpoint of a region; fix with --fix (exit 0 all compliant or fixed, 1 non-compliant found, 2 errors)", runAudit},
+	"check":    {"check a policy file against a template (exit 0 compliant, 1 not, 2 bad input)", runCheck},
+	"render":   {"print a rendered template", runRender},
+	"replay":   {"handle recorded events against EC2 now (exit 0 handled, 1 non-compliant left by --dry-run, 2 errors)", runReplay},
+	"simulate": {"decide one request against a policy (exit 0 allow, 1 deny, 2 bad input)", runSimulate},
+}
 
 // Run runs the command named by args[0] and returns the exit status.
 func Run(ctx context.Context, env Env, args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(env.Stderr)
 		if len(args) == 0 {
-			return ExitUsage
+			return ExitError
 		}
 		return ExitOK
 	}
@@ -71,7 +77,7 @@ func Run(ctx context.Context, env Env, args []string) int {
 	if !ok {
 		fmt.Fprintf(env.Stderr, "vpce-guard: unknown command %q\n", args[0])
 		usage(env.Stderr)
-		return ExitUsage
+		return ExitError
 	}
 	return cmd.run(ctx, env, args[1:])
 }
@@ -91,13 +97,13 @@ func usage(w io.Writer) {
 
 // parseArgs parses flags that may come before, between or after the
 // positional arguments, as people type them.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseArgs(flags *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := flags.Parse(args); err != nil {
 			return nil, err
 		}
-		args = fs.Args()
+		args = flags.Args()
 		if len(args) == 0 {
 			return positional, nil
 		}
@@ -111,22 +117,22 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // newFlagSet makes a flag set that reports errors instead of exiting.
 func newFlagSet(name string, env Env, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
+	flags := flag.NewFlagSet(name, flag.ContinueOnError)
+	flags.SetOutput(env.Stderr)
+	flags.Usage = func() {
 		fmt.Fprintf(env.Stderr, "usage: vpce-guard %s %s\n", name, synopsis)
-		fs.PrintDefaults()
+		flags.PrintDefaults()
 	}
-	return fs
+	return flags
 }
 
-// usageError prints a problem with the command line and returns ExitUsage.
+// usageError prints a problem with the command line and returns ExitError.
 func usageError(env Env, name string, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
 	fmt.Fprintf(env.Stderr, "vpce-guard %s: %v\n", name, err)
-	return ExitUsage
+	return ExitError
 }
 
 // stringList is a flag that may be given several times.

@@ -70,7 +70,7 @@ func (r *report) fail(err error) {
 func (r *report) status() int {
 	switch {
 	case r.errors > 0:
-		return ExitUsage
+		return ExitError
 	case r.pending > 0:
 		return ExitNegative
 	}

@@ -18,16 +18,12 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 )
 
-func init() {
-	commands["replay"] = command{"handle recorded events against EC2 now (exit 0 handled, 1 non-compliant left by --dry-run, 2 errors)", runReplay}
-}
-
 const replaySynopsis = "[--dry-run] FILE|FOLDER...  (EventBridge events, CloudTrail records or log files, .json or .json.gz; - for standard input)"
 
 func runReplay(ctx context.Context, env Env, args []string) int {
-	fs := newFlagSet("replay", env, replaySynopsis)
-	dryRun := fs.Bool("dry-run", false, "report what would be rewritten and write nothing")
-	paths, err := parseArgs(fs, args)
+	flags := newFlagSet("replay", env, replaySynopsis)
+	dryRun := flags.Bool("dry-run", false, "report what would be rewritten and write nothing")
+	paths, err := parseArgs(flags, args)
 	if err != nil {
 		return usageError(env, "replay", err)
 	}

@@ -9,22 +9,18 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/policy"
 )
 
-func init() {
-	commands["simulate"] = command{"decide one request against a policy (exit 0 allow, 1 deny, 2 bad input)", runSimulate}
-}
-
 const simulateSynopsis = "--policy FILE --action ACTION --resource ARN [--principal-account ID | --principal ARN] [--context KEY=VALUE]..."
 
 func runSimulate(_ context.Context, env Env, args []string) int {
-	fs := newFlagSet("simulate", env, simulateSynopsis)
-	file := fs.String("policy", "", "the policy file (- for standard input)")
-	action := fs.String("action", "", "the action, e.g. logs:PutLogEvents")
-	resource := fs.String("resource", "", "the resource ARN")
-	account := fs.String("principal-account", "", "the caller's account ID")
-	principal := fs.String("principal", "", "the caller's ARN (instead of --principal-account)")
+	flags := newFlagSet("simulate", env, simulateSynopsis)
+	file := flags.String("policy", "", "the policy file (- for standard input)")
+	action := flags.String("action", "", "the action, e.g. logs:PutLogEvents")
+	resource := flags.String("resource", "", "the resource ARN")
+	account := flags.String("principal-account", "", "the caller's account ID")
+	principal := flags.String("principal", "", "the caller's ARN (instead of --principal-account)")
 	var contextPairs stringList
-	fs.Var(&contextPairs, "context", "a condition key and its value, KEY=VALUE (repeatable; repeat a key for several values)")
-	rest, err := parseArgs(fs, args)
+	flags.Var(&contextPairs, "context", "a condition key and its value, KEY=VALUE (repeatable; repeat a key for several values)")
+	rest, err := parseArgs(flags, args)
 	switch {
 	case err != nil:
 		return usageError(env, "simulate", err)

@@ -17,15 +17,15 @@ type templateFlags struct {
 	tagException                        bool
 }
 
-func (t *templateFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.service, "service", "", "the template: logs, logs-strict or events, or an endpoint service name such as com.amazonaws.eu-west-1.logs")
-	fs.StringVar(&t.account, "account", "", "the account ID that owns the endpoint (12 digits)")
-	fs.StringVar(&t.region, "region", "", "the endpoint's region, e.g. eu-west-1")
-	fs.StringVar(&t.partition, "partition", "", "the ARN partition (default: from the region: aws, aws-cn or aws-us-gov)")
-	fs.Var(&t.logGroups, "log-group", "a log-group name pattern to allow (repeatable; default: every log group of the account)")
-	fs.Var(&t.accounts, "also-account", "another account whose resources the template allows (repeatable): the accounts form, for shared endpoints")
-	fs.StringVar(&t.organization, "organization", "", "an organization ID, o-…: the organization form, its principals on its resources")
-	fs.BoolVar(&t.tagException, "tag-exception", false, "with --organization: add AWS's data-perimeter exception for identities tagged dp:exclude:resource=true")
+func (t *templateFlags) register(flags *flag.FlagSet) {
+	flags.StringVar(&t.service, "service", "", "the template: logs, logs-strict or events, or an endpoint service name such as com.amazonaws.eu-west-1.logs")
+	flags.StringVar(&t.account, "account", "", "the account ID that owns the endpoint (12 digits)")
+	flags.StringVar(&t.region, "region", "", "the endpoint's region, e.g. eu-west-1")
+	flags.StringVar(&t.partition, "partition", "", "the ARN partition (default: from the region: aws, aws-cn or aws-us-gov)")
+	flags.Var(&t.logGroups, "log-group", "a log-group name pattern to allow (repeatable; default: every log group of the account)")
+	flags.Var(&t.accounts, "also-account", "another account whose resources the template allows (repeatable): the accounts form, for shared endpoints")
+	flags.StringVar(&t.organization, "organization", "", "an organization ID, o-…: the organization form, its principals on its resources")
+	flags.BoolVar(&t.tagException, "tag-exception", false, "with --organization: add AWS's data-perimeter exception for identities tagged dp:exclude:resource=true")
 }
 
 // render picks the template and renders it.

@@ -12,16 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-)
 
-const (
-	apiCallType     = "AWS API Call via CloudTrail" // EventBridge detail-type of a CloudTrail record
-	scheduledType   = "Scheduled Event"
-	ec2BusSource    = "aws.ec2" // EventBridge source of EC2's CloudTrail records
-	schedulerSource = "aws.events"
-	ec2EventSource  = "ec2.amazonaws.com"
-	createEndpoint  = "CreateVpcEndpoint"
-	modifyEndpoint  = "ModifyVpcEndpoint"
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 )
 
 // object holds the fields of both shapes a JSON object can have, an EventBridge envelope
@@ -91,10 +83,10 @@ func fromEnvelope(e *object) (Call, error) {
 		Region:      string(e.Region),
 	}
 	switch {
-	case e.DetailType == scheduledType && e.Source == schedulerSource:
+	case e.DetailType == config.ScheduleDetailType && e.Source == config.ScheduleSource:
 		c.Sweep = true
 		return c, nil
-	case e.DetailType != apiCallType:
+	case e.DetailType != config.EventDetailType:
 		c.SkipReason = fmt.Sprintf("EventBridge event type %s from %s is not handled",
 			quote(string(e.DetailType)), quote(string(e.Source)))
 		return c, nil
@@ -128,13 +120,13 @@ func fromRecord(r, e *object) Call {
 		ErrorMessage: string(r.ErrorMessage),
 	}
 	switch {
-	case viaEventBridge && e.Source != ec2BusSource:
+	case viaEventBridge && e.Source != config.EventSource:
 		// Only AWS can publish as aws.ec2; anyone allowed PutEvents can claim the rest.
-		c.SkipReason = fmt.Sprintf("EventBridge source %s is not %s", quote(string(e.Source)), ec2BusSource)
-	case c.EventSource != ec2EventSource:
-		c.SkipReason = fmt.Sprintf("event source %s is not %s", quote(c.EventSource), ec2EventSource)
-	case c.EventName != createEndpoint && c.EventName != modifyEndpoint:
-		c.SkipReason = fmt.Sprintf("event %s is neither %s nor %s", quote(c.EventName), createEndpoint, modifyEndpoint)
+		c.SkipReason = fmt.Sprintf("EventBridge source %s is not %s", quote(string(e.Source)), config.EventSource)
+	case c.EventSource != config.CloudTrailSource:
+		c.SkipReason = fmt.Sprintf("event source %s is not %s", quote(c.EventSource), config.CloudTrailSource)
+	case c.EventName != config.EventCreate && c.EventName != config.EventModify:
+		c.SkipReason = fmt.Sprintf("event %s is neither %s nor %s", quote(c.EventName), config.EventCreate, config.EventModify)
 	case c.ErrorCode != "":
 		c.SkipReason = fmt.Sprintf("the call failed with %s", quote(c.ErrorCode))
 	default:
@@ -148,7 +140,7 @@ func fromRecord(r, e *object) Call {
 func (c *Call) readEndpointCall(r *object) {
 	request := unwrap(decodeAny(r.RequestParameters), c.EventName+"Request")
 	var ids any
-	if c.EventName == createEndpoint {
+	if c.EventName == config.EventCreate {
 		// The ID only exists once the call has succeeded, so it is in the response.
 		response := unwrap(decodeAny(r.ResponseElements), c.EventName+"Response")
 		ids = lookup(response, "vpcEndpoint", "vpcEndpointId")

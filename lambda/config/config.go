@@ -59,7 +59,11 @@ const (
 	RewrittenTagKey         = "vpce-guard:rewritten"
 	DefaultExemptTagValue   = "true"
 	DefaultSweepConcurrency = 4
-	MaxSweepConcurrency     = 32
+	// MaxAttempts is the retry budget of every AWS call: throttling and
+	// server errors are retried with exponential backoff up to this many
+	// attempts in all, within what an invocation can afford to wait.
+	MaxAttempts         = 5
+	MaxSweepConcurrency = 32
 	// DefaultMaxWritesPerSecond paces ModifyVpcEndpoint at 2 a second: EC2
 	// refills its token bucket for mutating actions at 5 a second (200 at
 	// most), so a first enforcing sweep over thousands of endpoints leaves
@@ -170,6 +174,16 @@ type VariableError struct {
 
 func (e *VariableError) Error() string {
 	return fmt.Sprintf("%s=%q: %s", e.Name, e.Value, e.Reason)
+}
+
+// Problems are the problems of an error FromEnv returned, one
+// *VariableError per variable. (Not for any error: fmt.Errorf with two %w
+// unwraps to a list too, of which neither part is a problem of its own.)
+func Problems(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // FromEnv reads the configuration through getenv (os.Getenv in production).
@@ -343,7 +357,7 @@ func parseServices(v string) ([]string, error) {
 	if len(services) == 0 {
 		return nil, errors.New("names no service")
 	}
-	known := []string{policytemplates.ServiceEvents, policytemplates.ServiceLogs}
+	known := policytemplates.Services()
 	for _, s := range services {
 		if !slices.Contains(known, s) {
 			return nil, fmt.Errorf("unknown service %q, want a comma-separated list of %s", s, strings.Join(known, ", "))

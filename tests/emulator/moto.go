@@ -76,16 +76,12 @@ func requireInstalled(t testing.TB, err error, what, install string) {
 	t.Skipf("%v; run make test, which installs %s and runs these tests", err, what)
 }
 
-// LaunchMoto starts moto_server at serverPath on 127.0.0.1 on a free port and
-// returns once it answers. The caller must Close it.
-func LaunchMoto(ctx context.Context, serverPath string) (*Moto, error) {
-	return launchMoto(ctx, serverPath)
-}
-
 // motoListening is the line moto (werkzeug) prints once it listens.
 var motoListening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)
 
-func launchMoto(ctx context.Context, serverPath string) (*Moto, error) {
+// LaunchMoto starts moto_server at serverPath on 127.0.0.1 on a free port and
+// returns once it answers. The caller must Close it.
+func LaunchMoto(ctx context.Context, serverPath string) (*Moto, error) {
 	// Port 0: the kernel picks a free port as moto binds it, and moto prints
 	// it, so no other process can take it in between.
 	return runMoto(ctx, exec.Command(serverPath, "-H", "127.0.0.1", "-p", "0"))
@@ -150,7 +146,7 @@ func (m *Moto) Reset(ctx context.Context) error {
 // is printed if t failed. When moto is missing, see RequireEmulator.
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
-	return startMotoFor(t, launchMoto)
+	return startMotoFor(t, LaunchMoto)
 }
 
 // startMotoFor starts a moto server for t with launch, as StartMoto says.

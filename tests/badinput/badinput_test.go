@@ -1,6 +1,6 @@
-package tests
+package badinput_test
 
-// Bad inputs (issue 6, item 4): every class of input the program must survive
+// Bad inputs: every class of input the program must survive
 // without a crash, with a clear error or a skip, and without writing anything
 // it should not. These tests use the in-memory EC2 of internal/fakeec2 and
 // need no moto. The README's "Bad inputs" table lists them with what the program does.
@@ -30,19 +30,20 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/policy"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
+	"github.com/vpce-guard/vpce-guard/tests/emulator"
 )
 
 const (
-	biAccount      = "111122223333"
-	biOtherAccount = "444455556666"
-	biRegion       = "eu-west-1"
-	biLogs         = "com.amazonaws.eu-west-1.logs"
-	biEndpoint     = "vpce-0123456789abcdef0"
+	ownAccount   = "111122223333"
+	otherAccount = "444455556666"
+	testRegion   = "eu-west-1"
+	logsService  = "com.amazonaws.eu-west-1.logs"
+	vpceID       = "vpce-0123456789abcdef0"
 )
 
-// biRecord is the CloudTrail record of a CreateVpcEndpoint call in region by
+// createRecord is the CloudTrail record of a CreateVpcEndpoint call in region by
 // account.
-func biRecord(eventID, endpointID, account, region string) string {
+func createRecord(eventID, endpointID, account, region string) string {
 	return fmt.Sprintf(`{"eventVersion":"1.08","eventID":%q,"eventName":"CreateVpcEndpoint","eventSource":"ec2.amazonaws.com",`+
 		`"eventTime":"2026-01-02T03:04:05Z","awsRegion":%q,"recipientAccountId":%q,`+
 		`"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::%s:user/alice","accountId":%q},`+
@@ -51,22 +52,22 @@ func biRecord(eventID, endpointID, account, region string) string {
 		eventID, region, account, account, account, region, endpointID)
 }
 
-// biEvent is an EventBridge event around a CloudTrail record.
-func biEvent(detail string) string {
+// eventEnvelope is an EventBridge event around a CloudTrail record.
+func eventEnvelope(detail string) string {
 	return `{"version":"0","id":"eb-1","detail-type":"AWS API Call via CloudTrail","source":"aws.ec2",` +
 		`"account":"111122223333","time":"2026-01-02T03:04:05Z","region":"eu-west-1","resources":[],"detail":` + detail + `}`
 }
 
-func biTemplate(t testing.TB, account string) string {
+func logsTemplate(t testing.TB, account string) string {
 	t.Helper()
-	text, err := policytemplates.Render(policytemplates.Logs, policytemplates.Params{Region: biRegion, AccountID: account})
+	text, err := policytemplates.Render(policytemplates.Logs, policytemplates.Params{Region: testRegion, AccountID: account})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(text)
 }
 
-func biConfig(t testing.TB) config.Config {
+func defaultConfig(t testing.TB) config.Config {
 	t.Helper()
 	cfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
@@ -75,14 +76,14 @@ func biConfig(t testing.TB) config.Config {
 	return cfg
 }
 
-// biHandle runs one event through handler.Handle against fake, for a function
+// handleEvent runs one event through handler.Handle against fake, for a function
 // guarding eu-west-1, and returns what it logged. It fails the test on a panic
 // rather than crashing the binary, so that the other cases still report.
-func biHandle(t *testing.T, fake *fakeec2.EC2, event []byte) (outcomes []remediate.Outcome, err error, logs string) {
+func handleEvent(t *testing.T, fake *fakeec2.EC2, event []byte) (outcomes []remediate.Outcome, err error, logs string) {
 	t.Helper()
 	var buf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h := handler.New(remediate.New(fake, biRegion, biConfig(t)), log, io.Discard)
+	h := handler.New(remediate.New(fake, testRegion, defaultConfig(t)), log, io.Discard)
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -91,16 +92,16 @@ func biHandle(t *testing.T, fake *fakeec2.EC2, event []byte) (outcomes []remedia
 		}()
 		_, err = h.Handle(t.Context(), event)
 	}()
-	return loggedOutcomes(t, buf.String()), err, buf.String()
+	return emulator.LoggedOutcomes(t, buf.String()), err, buf.String()
 }
 
-// biNested is depth levels of JSON arrays around inner.
-func biNested(depth int, inner string) string {
+// nestedArrays is depth levels of JSON arrays around inner.
+func nestedArrays(depth int, inner string) string {
 	return strings.Repeat("[", depth) + inner + strings.Repeat("]", depth)
 }
 
-// biNestedObject is depth levels of {"a": ...} around inner.
-func biNestedObject(depth int, inner string) string {
+// nestedObjects is depth levels of {"a": ...} around inner.
+func nestedObjects(depth int, inner string) string {
 	return strings.Repeat(`{"a":`, depth) + inner + strings.Repeat("}", depth)
 }
 
@@ -110,8 +111,8 @@ func biNestedObject(depth int, inner string) string {
 // skipped. No case may write.
 func TestBadInputEvents(t *testing.T) {
 	t.Parallel()
-	good := biEvent(biRecord("ct-1", biEndpoint, biAccount, biRegion))
-	goodRecord := biRecord("ct-1", biEndpoint, biAccount, biRegion)
+	good := eventEnvelope(createRecord("ct-1", vpceID, ownAccount, testRegion))
+	goodRecord := createRecord("ct-1", vpceID, ownAccount, testRegion)
 	for _, tc := range []struct {
 		name      string
 		event     string
@@ -131,9 +132,9 @@ func TestBadInputEvents(t *testing.T) {
 		{name: "truncated-event-half", event: good[:len(good)/2], malformed: true},
 		{name: "truncated-event-last-byte", event: good[:len(good)-1], malformed: true},
 		{name: "truncated-record", event: goodRecord[:len(goodRecord)-10], malformed: true},
-		{name: "detail-is-a-string", event: biEvent(`"oops"`), malformed: true},
-		{name: "detail-is-null", event: biEvent(`null`), malformed: true},
-		{name: "eventName-is-a-number", event: biEvent(`{"eventID":"ct-1","eventName":7,"eventSource":"ec2.amazonaws.com"}`), skipped: "neither"},
+		{name: "detail-is-a-string", event: eventEnvelope(`"oops"`), malformed: true},
+		{name: "detail-is-null", event: eventEnvelope(`null`), malformed: true},
+		{name: "eventName-is-a-number", event: eventEnvelope(`{"eventID":"ct-1","eventName":7,"eventSource":"ec2.amazonaws.com"}`), skipped: "neither"},
 		{name: "records-not-an-array", event: `{"Records":{"eventID":"ct-1"}}`, malformed: true},
 		{name: "records-truncated-in-first", event: `{"Records":[` + goodRecord[:200], malformed: true},
 		{name: "records-truncated-after-first", event: `{"Records":[` + goodRecord + `,{"eventID":"ct-2","eventNa`,
@@ -141,27 +142,27 @@ func TestBadInputEvents(t *testing.T) {
 		{name: "records-second-wrong-type", event: `{"Records":[` + goodRecord + `,{"eventID":7}]}`,
 			malformed: true, describes: 1, writes: 1},
 		{name: "trailing-garbage", event: good + "}", malformed: true, describes: 1, writes: 1},
-		{name: "invalid-utf8-in-endpoint-id", event: biEvent(strings.Replace(goodRecord, biEndpoint, "vpce-0123\xff\xfe6789abcdef0", 1)),
+		{name: "invalid-utf8-in-endpoint-id", event: eventEnvelope(strings.Replace(goodRecord, vpceID, "vpce-0123\xff\xfe6789abcdef0", 1)),
 			skipped: "no valid endpoint ID"},
-		{name: "invalid-utf8-in-event-name", event: biEvent(strings.Replace(goodRecord, "CreateVpcEndpoint", "Create\xffVpcEndpoint", 1)),
+		{name: "invalid-utf8-in-event-name", event: eventEnvelope(strings.Replace(goodRecord, "CreateVpcEndpoint", "Create\xffVpcEndpoint", 1)),
 			skipped: "neither"},
 		{name: "invalid-utf8-outside-strings", event: "\xff" + good, malformed: true},
-		{name: "nested-10000-arrays-top-level", event: biNested(10000, "1"), malformed: true},
-		{name: "nested-10000-in-detail", event: biEvent(biNestedObject(10000, "1")), malformed: true},
-		{name: "nested-10000-in-request-parameters", event: biEvent(strings.Replace(goodRecord,
-			`"requestParameters":{`, `"deep":`+biNested(10000, "0")+`,"requestParameters":{`, 1)), malformed: true},
-		{name: "nested-100000-arrays", event: biNested(100000, "1"), malformed: true},
+		{name: "nested-10000-arrays-top-level", event: nestedArrays(10000, "1"), malformed: true},
+		{name: "nested-10000-in-detail", event: eventEnvelope(nestedObjects(10000, "1")), malformed: true},
+		{name: "nested-10000-in-request-parameters", event: eventEnvelope(strings.Replace(goodRecord,
+			`"requestParameters":{`, `"deep":`+nestedArrays(10000, "0")+`,"requestParameters":{`, 1)), malformed: true},
+		{name: "nested-100000-arrays", event: nestedArrays(100000, "1"), malformed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fake := fakeec2.New(fakeec2.Endpoint(biEndpoint, biLogs, biAccount, fakeec2.DefaultPolicy))
-			outcomes, err, logs := biHandle(t, fake, []byte(tc.event))
+			fake := fakeec2.New(fakeec2.Endpoint(vpceID, logsService, ownAccount, fakeec2.DefaultPolicy))
+			outcomes, err, logs := handleEvent(t, fake, []byte(tc.event))
 			if err != nil {
 				t.Errorf("Handle returned %v, want no error: bad input is dropped, not retried", err)
 			}
 			dropped := strings.Contains(logs, `"level":"ERROR","msg":"malformed event dropped"`)
 			if dropped != tc.malformed {
-				t.Errorf("dropped as malformed = %v, want %v; logs:\n%s", dropped, tc.malformed, biCut(logs))
+				t.Errorf("dropped as malformed = %v, want %v; logs:\n%s", dropped, tc.malformed, shorten(logs))
 			}
 			if tc.skipped != "" {
 				if len(outcomes) != 1 || outcomes[0].Verdict != remediate.Skipped ||
@@ -175,24 +176,24 @@ func TestBadInputEvents(t *testing.T) {
 			if got := fake.ModifyCalls(); got != tc.writes {
 				t.Errorf("%d ModifyVpcEndpoint calls, want %d", got, tc.writes)
 			}
-			if p := fake.Policy(biEndpoint); p != fakeec2.DefaultPolicy && p != biTemplate(t, biAccount) {
+			if p := fake.Policy(vpceID); p != fakeec2.DefaultPolicy && p != logsTemplate(t, ownAccount) {
 				t.Errorf("the endpoint's policy is neither untouched nor the template:\n%s", p)
 			}
 		})
 	}
 }
 
-// biLogFile is a CloudTrail log file of CreateVpcEndpoint records for the
+// logFileOf is a CloudTrail log file of CreateVpcEndpoint records for the
 // endpoints.
-func biLogFile(endpoints ...string) string {
+func logFileOf(endpoints ...string) string {
 	recs := make([]string, len(endpoints))
 	for i, id := range endpoints {
-		recs[i] = biRecord(fmt.Sprintf("ct-%d", i+1), id, biAccount, biRegion)
+		recs[i] = createRecord(fmt.Sprintf("ct-%d", i+1), id, ownAccount, testRegion)
 	}
 	return `{"Records":[` + strings.Join(recs, ",") + `]}`
 }
 
-func biGzip(s string) []byte {
+func gzipped(s string) []byte {
 	var b bytes.Buffer
 	zw := gzip.NewWriter(&b)
 	zw.Write([]byte(s))
@@ -208,8 +209,8 @@ func TestBadInputGzipLogFiles(t *testing.T) {
 	t.Parallel()
 	ids := []string{"vpce-00000000000000001", "vpce-00000000000000002", "vpce-00000000000000003"}
 	// Enough records that the compressed stream spans more than a few bytes.
-	plain := biLogFile(ids...)
-	gz := biGzip(plain)
+	plain := logFileOf(ids...)
+	gz := gzipped(plain)
 	flip := func(b []byte, at int) []byte {
 		c := bytes.Clone(b)
 		c[at] ^= 0xff
@@ -234,11 +235,11 @@ func TestBadInputGzipLogFiles(t *testing.T) {
 		{name: "gzip-bad-length", data: flip(gz, len(gz)-2), message: "checksum", maxWrites: 3},
 		{name: "gzip-corrupt-deflate", data: flip(gz, 12), message: "malformed", maxWrites: 3},
 		{name: "gzip-corrupt-middle", data: flip(gz, len(gz)/2), message: "malformed", maxWrites: 3},
-		{name: "gzip-of-garbage", data: biGzip("not json at all"), message: "malformed"},
-		{name: "gzip-of-empty", data: biGzip(""), message: "no JSON value"},
-		{name: "gzip-of-truncated-json", data: biGzip(plain[:len(plain)/2]), message: "unexpected EOF", maxWrites: 3},
+		{name: "gzip-of-garbage", data: gzipped("not json at all"), message: "malformed"},
+		{name: "gzip-of-empty", data: gzipped(""), message: "no JSON value"},
+		{name: "gzip-of-truncated-json", data: gzipped(plain[:len(plain)/2]), message: "unexpected EOF", maxWrites: 3},
 		{name: "plain-truncated-json", data: []byte(plain[:len(plain)-2]), message: "unexpected EOF", maxWrites: 3},
-		{name: "gzip-twice", data: biGzip(string(gz)), message: "malformed"},
+		{name: "gzip-twice", data: gzipped(string(gz)), message: "malformed"},
 		{name: "random-bytes", data: []byte("\x00\x01\x02\xff\xfe binary"), message: "malformed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,12 +264,12 @@ func TestBadInputGzipLogFiles(t *testing.T) {
 
 			var endpoints []ec2types.VpcEndpoint
 			for _, id := range ids {
-				endpoints = append(endpoints, fakeec2.Endpoint(id, biLogs, biAccount, fakeec2.DefaultPolicy))
+				endpoints = append(endpoints, fakeec2.Endpoint(id, logsService, ownAccount, fakeec2.DefaultPolicy))
 			}
 			fake := fakeec2.New(endpoints...)
-			status, stdout, stderr := biReplay(t, fake, fstest.MapFS{"trail/bad.json.gz": {Data: tc.data}}, "trail/bad.json.gz")
-			if status != cli.ExitUsage {
-				t.Errorf("replay exit status %d, want %d", status, cli.ExitUsage)
+			status, stdout, stderr := replayCLI(t, fake, fstest.MapFS{"trail/bad.json.gz": {Data: tc.data}}, "trail/bad.json.gz")
+			if status != cli.ExitError {
+				t.Errorf("replay exit status %d, want %d", status, cli.ExitError)
 			}
 			if !strings.Contains(stderr, "vpce-guard replay: trail/bad.json.gz: ") || !strings.Contains(stderr, tc.message) {
 				t.Errorf("replay standard error %q, want the file named and %q", stderr, tc.message)
@@ -280,7 +281,7 @@ func TestBadInputGzipLogFiles(t *testing.T) {
 			if lines := strings.Count(stdout, "\n"); lines != decoded {
 				t.Errorf("%d outcomes printed, want %d:\n%s", lines, decoded, stdout)
 			}
-			template := biTemplate(t, biAccount)
+			template := logsTemplate(t, ownAccount)
 			for _, id := range ids {
 				if p := fake.Policy(id); p != fakeec2.DefaultPolicy && p != template {
 					t.Errorf("%s: the policy is neither untouched nor the template:\n%s", id, p)
@@ -291,9 +292,9 @@ func TestBadInputGzipLogFiles(t *testing.T) {
 	}
 }
 
-// biReplay runs `vpce-guard replay` on files in fsys with the fake as every
+// replayCLI runs `vpce-guard replay` on files in fsys with the fake as every
 // region's EC2.
-func biReplay(t *testing.T, fake *fakeec2.EC2, fsys fs.FS, args ...string) (status int, stdout, stderr string) {
+func replayCLI(t *testing.T, fake *fakeec2.EC2, fsys fs.FS, args ...string) (status int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	env := cli.Env{
@@ -316,17 +317,17 @@ func biReplay(t *testing.T, fake *fakeec2.EC2, fsys fs.FS, args ...string) (stat
 	return status, out.String(), errOut.String()
 }
 
-// biLogReader produces a CloudTrail log file of about size bytes on the fly:
+// syntheticLog produces a CloudTrail log file of about size bytes on the fly:
 // {"Records":[ then records until size is reached, then ]}. Nothing is held
 // but the record being produced.
-type biLogReader struct {
+type syntheticLog struct {
 	size, produced int64
 	n              int
 	buf            []byte
 	done           bool
 }
 
-func (r *biLogReader) Read(p []byte) (int, error) {
+func (r *syntheticLog) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
 		switch {
 		case r.done:
@@ -355,8 +356,8 @@ func (r *biLogReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// biGzipReader compresses src on the fly through a pipe.
-func biGzipReader(src io.Reader) io.Reader {
+// gzipReader compresses src on the fly through a pipe.
+func gzipReader(src io.Reader) io.Reader {
 	pr, pw := io.Pipe()
 	go func() {
 		zw := gzip.NewWriter(pw)
@@ -381,10 +382,10 @@ func TestBadInputLargeLogFile(t *testing.T) {
 		size = 10 << 20
 	}
 	t.Run("plain-decode", func(t *testing.T) {
-		heap := biHeapSampler()
+		heap := heapSampler()
 		records := 0
 		start := time.Now()
-		err := cloudtrail.DecodeLogFile(&biLogReader{size: size}, func(c cloudtrail.Call, err error) error {
+		err := cloudtrail.DecodeLogFile(&syntheticLog{size: size}, func(c cloudtrail.Call, err error) error {
 			if err != nil {
 				return err
 			}
@@ -410,8 +411,8 @@ func TestBadInputLargeLogFile(t *testing.T) {
 	t.Run("gzip-replay", func(t *testing.T) {
 		fake := fakeec2.New()
 		var errOut bytes.Buffer
-		counter := &biLineCounter{heap: biHeapSampler()}
-		env := cli.Env{Stdin: biGzipReader(&biLogReader{size: size}), Stdout: counter, Stderr: &errOut,
+		counter := &lineCounter{heap: heapSampler()}
+		env := cli.Env{Stdin: gzipReader(&syntheticLog{size: size}), Stdout: counter, Stderr: &errOut,
 			Open: func(string) (fs.File, error) { return nil, fs.ErrNotExist },
 			NewEC2: func(_ context.Context, region string) (remediate.EC2, string, error) {
 				return fake, region, nil
@@ -421,7 +422,7 @@ func TestBadInputLargeLogFile(t *testing.T) {
 		t.Logf("replay: %d MB gzip-compressed on the fly, %d outcomes in %v; %s",
 			size>>20, counter.lines, time.Since(start).Round(time.Millisecond), counter.heap)
 		if status != cli.ExitOK || errOut.Len() > 0 {
-			t.Errorf("replay: exit %d, %s", status, biCut(errOut.String()))
+			t.Errorf("replay: exit %d, %s", status, shorten(errOut.String()))
 		}
 		if counter.lines < int(size/2000) || fake.DescribeCalls() != 0 || fake.ModifyCalls() != 0 {
 			t.Errorf("replay: %d outcomes, %d describes, %d writes; want about %d, 0, 0",
@@ -431,28 +432,28 @@ func TestBadInputLargeLogFile(t *testing.T) {
 	})
 }
 
-// biHeap tracks the peak of the heap in use against where it started.
-type biHeap struct{ base, peak uint64 }
+// heapPeak tracks the peak of the heap in use against where it started.
+type heapPeak struct{ base, peak uint64 }
 
-func biHeapSampler() *biHeap {
+func heapSampler() *heapPeak {
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	return &biHeap{base: ms.HeapInuse, peak: ms.HeapInuse}
+	return &heapPeak{base: ms.HeapInuse, peak: ms.HeapInuse}
 }
 
-func (h *biHeap) sample() {
+func (h *heapPeak) sample() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	h.peak = max(h.peak, ms.HeapInuse)
 }
 
-func (h *biHeap) String() string {
+func (h *heapPeak) String() string {
 	return fmt.Sprintf("heap in use %.1f MB before, peak %.1f MB", float64(h.base)/(1<<20), float64(h.peak)/(1<<20))
 }
 
 // check fails the test if the heap in use grew by more than 64 MB.
-func (h *biHeap) check(t *testing.T) {
+func (h *heapPeak) check(t *testing.T) {
 	t.Helper()
 	const maxGrowth = 64 << 20
 	if growth := int64(h.peak) - int64(h.base); growth > maxGrowth {
@@ -460,14 +461,14 @@ func (h *biHeap) check(t *testing.T) {
 	}
 }
 
-// biLineCounter counts lines written to it, samples the heap every 1,000
+// lineCounter counts lines written to it, samples the heap every 1,000
 // lines, and keeps nothing.
-type biLineCounter struct {
+type lineCounter struct {
 	lines int
-	heap  *biHeap
+	heap  *heapPeak
 }
 
-func (c *biLineCounter) Write(p []byte) (int, error) {
+func (c *lineCounter) Write(p []byte) (int, error) {
 	n := bytes.Count(p, []byte("\n"))
 	if (c.lines+n)/1000 > c.lines/1000 {
 		c.heap.sample()
@@ -483,7 +484,7 @@ func (c *biLineCounter) Write(p []byte) (int, error) {
 // over-broad Allow behind one is still non-compliant.
 func TestBadInputPolicies(t *testing.T) {
 	t.Parallel()
-	template := biTemplate(t, biAccount)
+	template := logsTemplate(t, ownAccount)
 	// The template, with an Id long enough to pass the limit: valid JSON
 	// and otherwise compliant, so only the length can make it fail.
 	oversized := strings.Replace(template, `"Version"`, `"Id": "`+strings.Repeat("x", policy.MaxPolicyLength)+`", "Version"`, 1)
@@ -503,11 +504,11 @@ func TestBadInputPolicies(t *testing.T) {
 		{name: "oversized-multibyte", policy: `{"Id":"` + strings.Repeat("é", policy.MaxPolicyLength) + `"}`, reason: "over the 20480-character limit"},
 		{name: "invalid-utf8", policy: strings.Replace(template, "AllowOwnLogGroups", "Allow\xffOwn", 1), reason: "not valid UTF-8"},
 		{name: "invalid-utf8-surrogate", policy: strings.Replace(template, "AllowOwnLogGroups", "Allow\xed\xa0\x80Own", 1), reason: "not valid UTF-8"},
-		{name: "nested-10000-arrays", policy: biNested(10000, "1"), reason: "nested deeper than"},
+		{name: "nested-10000-arrays", policy: nestedArrays(10000, "1"), reason: "nested deeper than"},
 		{name: "nested-10000-in-condition", policy: withCondition("Allow", "logs:*", ownLogs,
-			`{"StringEquals":{"aws:PrincipalAccount":`+biNested(10000, `"1"`)+`}}`), reason: "nested deeper than"},
-		{name: "nested-10000-objects", policy: biNestedObject(10000, "1"), reason: "over the 20480-character limit"},
-		{name: "nested-3000-objects", policy: biNestedObject(3000, "1"), reason: "nested deeper than"},
+			`{"StringEquals":{"aws:PrincipalAccount":`+nestedArrays(10000, `"1"`)+`}}`), reason: "nested deeper than"},
+		{name: "nested-10000-objects", policy: nestedObjects(10000, "1"), reason: "over the 20480-character limit"},
+		{name: "nested-3000-objects", policy: nestedObjects(3000, "1"), reason: "nested deeper than"},
 		{name: "truncated", policy: template[:len(template)/2], reason: "unexpected end of input"},
 		{name: "not-json", policy: "Allow everything", reason: "not valid JSON"},
 		{name: "json-array", policy: "[]", reason: "must be a JSON object"},
@@ -520,8 +521,8 @@ func TestBadInputPolicies(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fake := fakeec2.New(fakeec2.Endpoint(biEndpoint, biLogs, biAccount, tc.policy))
-			outcomes, err, logs := biHandle(t, fake, []byte(biEvent(biRecord("ct-1", biEndpoint, biAccount, biRegion))))
+			fake := fakeec2.New(fakeec2.Endpoint(vpceID, logsService, ownAccount, tc.policy))
+			outcomes, err, logs := handleEvent(t, fake, []byte(eventEnvelope(createRecord("ct-1", vpceID, ownAccount, testRegion))))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
@@ -530,7 +531,7 @@ func TestBadInputPolicies(t *testing.T) {
 			}
 			o := outcomes[0]
 			reasons := strings.Join(o.Reasons, "; ")
-			t.Logf("%s/%s: %s", o.Verdict, o.Action, biCut(reasons))
+			t.Logf("%s/%s: %s", o.Verdict, o.Action, shorten(reasons))
 			if strings.Contains(tc.name, "unknown-operator") &&
 				(len(o.Notes) == 0 || !strings.Contains(o.Notes[0], `"StringFancyEquals" is unknown`) || !strings.Contains(logs, `"notes":`)) {
 				t.Errorf("notes %q (logged: %v); want the unknown operator reported in the outcome and its log line",
@@ -545,17 +546,17 @@ func TestBadInputPolicies(t *testing.T) {
 			if o.Verdict != remediate.NonCompliant || o.Action != remediate.Rewritten || !strings.Contains(reasons, tc.reason) {
 				t.Errorf("%s/%s (%s); want noncompliant/rewritten, saying %q", o.Verdict, o.Action, reasons, tc.reason)
 			}
-			if got := fake.Modifies(biEndpoint); got != 1 {
+			if got := fake.Modifies(vpceID); got != 1 {
 				t.Errorf("%d writes, want 1", got)
 			}
-			if got := fake.Policy(biEndpoint); got != template {
-				t.Errorf("policy now:\n%s\nwant the template", biCut(got))
+			if got := fake.Policy(vpceID); got != template {
+				t.Errorf("policy now:\n%s\nwant the template", shorten(got))
 			}
 			if o.PolicyBefore == "" || !strings.HasPrefix(o.PolicyBefore, "sha256:") {
 				t.Errorf("policyBefore %q, want the hash of the unreadable text", o.PolicyBefore)
 			}
 			if strings.Contains(logs, `"level":"ERROR"`) {
-				t.Errorf("an unreadable policy is a finding, not an error; logs:\n%s", biCut(logs))
+				t.Errorf("an unreadable policy is a finding, not an error; logs:\n%s", shorten(logs))
 			}
 		})
 	}
@@ -575,18 +576,18 @@ func TestBadInputSimulateUnknownOperator(t *testing.T) {
 		"unknown-elsewhere.json": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":"` + ownLogs + `"},` +
 			`{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"DateFancy":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}}]}`,
 		"invalid-utf8.json": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"\xff\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"*\",\"Resource\":\"*\"}]}",
-		"nested.json":       biNested(10000, "1"),
+		"nested.json":       nestedArrays(10000, "1"),
 	}
 	for _, tc := range []struct {
 		file    string
 		status  int
 		message string
 	}{
-		{"unknown-allow.json", cli.ExitUsage, "unsupported condition operator"},
-		{"unknown-deny.json", cli.ExitUsage, "unsupported condition operator"},
+		{"unknown-allow.json", cli.ExitError, "unsupported condition operator"},
+		{"unknown-deny.json", cli.ExitError, "unsupported condition operator"},
 		{"unknown-elsewhere.json", cli.ExitOK, "Allow by"},
-		{"invalid-utf8.json", cli.ExitUsage, "not valid UTF-8"},
-		{"nested.json", cli.ExitUsage, "nested deeper than"},
+		{"invalid-utf8.json", cli.ExitError, "not valid UTF-8"},
+		{"nested.json", cli.ExitError, "nested deeper than"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
@@ -599,9 +600,9 @@ func TestBadInputSimulateUnknownOperator(t *testing.T) {
 			}}
 			status := cli.Run(t.Context(), env, []string{"simulate", "--policy", tc.file,
 				"--action", "logs:PutLogEvents", "--resource", "arn:aws:logs:eu-west-1:111122223333:log-group:app",
-				"--principal-account", biAccount})
+				"--principal-account", ownAccount})
 			if status != tc.status || !strings.Contains(out.String()+errOut.String(), tc.message) {
-				t.Errorf("exit %d, stdout %q, stderr %q; want %d and %q", status, out.String(), biCut(errOut.String()), tc.status, tc.message)
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d and %q", status, out.String(), shorten(errOut.String()), tc.status, tc.message)
 			}
 		})
 	}
@@ -623,26 +624,26 @@ func TestBadInputForeignEvents(t *testing.T) {
 		skipReason  string
 		wantAccount string // the outcome's account
 	}{
-		{name: "another-region", event: biEvent(biRecord("ct-1", biEndpoint, biAccount, "us-east-1")), owner: biAccount,
-			skipReason: "the event is from us-east-1 and this function guards eu-west-1", wantAccount: biAccount},
-		{name: "another-region-envelope-only", event: strings.Replace(biEvent(strings.Replace(biRecord("ct-1", biEndpoint, biAccount, biRegion),
-			`"awsRegion":"eu-west-1",`, "", 1)), `"region":"eu-west-1"`, `"region":"ap-south-1"`, 1), owner: biAccount,
-			skipReason: "the event is from ap-south-1", wantAccount: biAccount},
-		{name: "another-account-owns-it", event: biEvent(biRecord("ct-1", biEndpoint, biOtherAccount, biRegion)), owner: biOtherAccount,
-			describes: 1, writtenFor: biOtherAccount, wantAccount: biOtherAccount},
-		{name: "event-account-differs-from-owner", event: biEvent(biRecord("ct-1", biEndpoint, biOtherAccount, biRegion)), owner: biAccount,
-			describes: 1, writtenFor: biAccount, wantAccount: biAccount},
-		{name: "no-owner-in-describe", event: biEvent(biRecord("ct-1", biEndpoint, biOtherAccount, biRegion)), owner: "",
-			describes: 1, writtenFor: biOtherAccount, wantAccount: biOtherAccount},
+		{name: "another-region", event: eventEnvelope(createRecord("ct-1", vpceID, ownAccount, "us-east-1")), owner: ownAccount,
+			skipReason: "the event is from us-east-1 and this function guards eu-west-1", wantAccount: ownAccount},
+		{name: "another-region-envelope-only", event: strings.Replace(eventEnvelope(strings.Replace(createRecord("ct-1", vpceID, ownAccount, testRegion),
+			`"awsRegion":"eu-west-1",`, "", 1)), `"region":"eu-west-1"`, `"region":"ap-south-1"`, 1), owner: ownAccount,
+			skipReason: "the event is from ap-south-1", wantAccount: ownAccount},
+		{name: "another-account-owns-it", event: eventEnvelope(createRecord("ct-1", vpceID, otherAccount, testRegion)), owner: otherAccount,
+			describes: 1, writtenFor: otherAccount, wantAccount: otherAccount},
+		{name: "event-account-differs-from-owner", event: eventEnvelope(createRecord("ct-1", vpceID, otherAccount, testRegion)), owner: ownAccount,
+			describes: 1, writtenFor: ownAccount, wantAccount: ownAccount},
+		{name: "no-owner-in-describe", event: eventEnvelope(createRecord("ct-1", vpceID, otherAccount, testRegion)), owner: "",
+			describes: 1, writtenFor: otherAccount, wantAccount: otherAccount},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := fakeec2.Endpoint(biEndpoint, biLogs, tc.owner, fakeec2.DefaultPolicy)
+			e := fakeec2.Endpoint(vpceID, logsService, tc.owner, fakeec2.DefaultPolicy)
 			if tc.owner == "" {
 				e.OwnerId = nil
 			}
 			fake := fakeec2.New(e)
-			outcomes, err, _ := biHandle(t, fake, []byte(tc.event))
+			outcomes, err, _ := handleEvent(t, fake, []byte(tc.event))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
@@ -665,7 +666,7 @@ func TestBadInputForeignEvents(t *testing.T) {
 			if fake.ModifyCalls() != 1 || o.Action != remediate.Rewritten {
 				t.Fatalf("%s/%s, %d writes; want rewritten once", o.Verdict, o.Action, fake.ModifyCalls())
 			}
-			if got, want := fake.Policy(biEndpoint), biTemplate(t, tc.writtenFor); got != want {
+			if got, want := fake.Policy(vpceID), logsTemplate(t, tc.writtenFor); got != want {
 				t.Errorf("written:\n%s\nwant the template for %s:\n%s", got, tc.writtenFor, want)
 			}
 		})
@@ -681,53 +682,53 @@ func TestBadInputVanishingEndpoint(t *testing.T) {
 	other := "vpce-0fedcba9876543210"
 	newFake := func() *fakeec2.EC2 {
 		fake := fakeec2.New(
-			fakeec2.Endpoint(biEndpoint, biLogs, biAccount, fakeec2.DefaultPolicy),
-			fakeec2.Endpoint(other, biLogs, biAccount, fakeec2.DefaultPolicy))
-		fake.FailModify(biEndpoint, fakeec2.APIError("InvalidVpcEndpointId.NotFound",
-			fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist", biEndpoint)))
+			fakeec2.Endpoint(vpceID, logsService, ownAccount, fakeec2.DefaultPolicy),
+			fakeec2.Endpoint(other, logsService, ownAccount, fakeec2.DefaultPolicy))
+		fake.FailModify(vpceID, fakeec2.APIError("InvalidVpcEndpointId.NotFound",
+			fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist", vpceID)))
 		return fake
 	}
-	logFile := biLogFile(biEndpoint, other)
+	logFile := logFileOf(vpceID, other)
 
 	t.Run("handler", func(t *testing.T) {
 		t.Parallel()
 		fake := newFake()
-		outcomes, err, logs := biHandle(t, fake, []byte(logFile))
+		outcomes, err, logs := handleEvent(t, fake, []byte(logFile))
 		if err != nil {
 			t.Errorf("Handle: %v; want no error: a deleted endpoint needs no retry", err)
 		}
 		if len(outcomes) != 2 {
 			t.Fatalf("outcomes %+v, want two", outcomes)
 		}
-		if o := outcomes[0]; o.EndpointID != biEndpoint || o.Verdict != remediate.NotFound || o.Action != remediate.None || o.Error != "" ||
+		if o := outcomes[0]; o.EndpointID != vpceID || o.Verdict != remediate.NotFound || o.Action != remediate.None || o.Error != "" ||
 			!strings.Contains(strings.Join(o.Reasons, " "), "deleted before the template could be written") {
 			t.Errorf("vanished endpoint: %+v; want notfound with the reason, no action, no error", o)
 		}
 		if o := outcomes[1]; o.EndpointID != other || o.Action != remediate.Rewritten {
 			t.Errorf("the other endpoint: %+v; want it rewritten all the same", o)
 		}
-		if d, m := fake.Describes(biEndpoint), fake.Modifies(biEndpoint); d != 1 || m != 1 {
+		if d, m := fake.Describes(vpceID), fake.Modifies(vpceID); d != 1 || m != 1 {
 			t.Errorf("vanished endpoint: %d describes, %d modifies; want 1 and 1, no retry", d, m)
 		}
 		if strings.Contains(logs, `"level":"ERROR"`) {
-			t.Errorf("a deleted endpoint logged at ERROR:\n%s", biCut(logs))
+			t.Errorf("a deleted endpoint logged at ERROR:\n%s", shorten(logs))
 		}
 	})
 	t.Run("replay", func(t *testing.T) {
 		t.Parallel()
 		fake := newFake()
-		status, stdout, stderr := biReplay(t, fake, fstest.MapFS{"trail.json": {Data: []byte(logFile)}}, "trail.json")
+		status, stdout, stderr := replayCLI(t, fake, fstest.MapFS{"trail.json": {Data: []byte(logFile)}}, "trail.json")
 		if status != cli.ExitOK || stderr != "" {
 			t.Errorf("exit %d, stderr %q; want 0 and nothing: the endpoint is gone, the other one fixed", status, stderr)
 		}
-		if strings.Count(stdout, "\n") != 2 || fake.Modifies(biEndpoint) != 1 || fake.Modifies(other) != 1 {
-			t.Errorf("stdout %q, %d and %d writes; want two outcomes and one write each", stdout, fake.Modifies(biEndpoint), fake.Modifies(other))
+		if strings.Count(stdout, "\n") != 2 || fake.Modifies(vpceID) != 1 || fake.Modifies(other) != 1 {
+			t.Errorf("stdout %q, %d and %d writes; want two outcomes and one write each", stdout, fake.Modifies(vpceID), fake.Modifies(other))
 		}
 	})
 }
 
-// biCut shortens a log for a failure message.
-func biCut(s string) string {
+// shorten shortens a log for a failure message.
+func shorten(s string) string {
 	if len(s) > 2000 {
 		return s[:2000] + "…"
 	}
