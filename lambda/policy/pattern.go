@@ -10,24 +10,45 @@ type tokenKind uint8
 
 const (
 	literal tokenKind = iota
-	anyChar           // ?
+	anyChar           // ?: one character (a rune, not a byte)
 	anyRun            // *
 	// anyRunInSegment is a '*' inside a colon-separated part of an ARN: AWS
 	// documents that only a '*' ending such a part may match past a colon.
 	anyRunInSegment
+	// anyCharInSegment is a '?' read narrowly: one character that is not a
+	// colon (AWS documents no '?' crossing one) and is a single UTF-16 unit,
+	// so that an evaluator counting UTF-16 units reads it alike.
+	anyCharInSegment
 )
 
 type token struct {
 	kind tokenKind
-	char byte
+	char rune
 }
+
+// reads reports whether a one-character token (literal, anyChar,
+// anyCharInSegment) matches c.
+func (t token) reads(c rune) bool {
+	switch t.kind {
+	case literal:
+		return t.char == c
+	case anyChar:
+		return true
+	case anyCharInSegment:
+		return inSegment(c)
+	}
+	return false
+}
+
+// inSegment reports whether c is a character every narrow wildcard may match.
+func inSegment(c rune) bool { return c != ':' && c <= 0xFFFF }
 
 // compileGlob reads '*' and '?' as wildcards and everything else literally.
 // foldCase lower-cases the literals, for actions, which IAM compares without case.
 func compileGlob(s string, foldCase bool) pattern {
 	p := make(pattern, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+	for _, c := range s {
+		switch c {
 		case '*':
 			if len(p) > 0 && p[len(p)-1].kind == anyRun {
 				continue // "**" means the same as "*"
@@ -45,9 +66,9 @@ func compileGlob(s string, foldCase bool) pattern {
 	return p
 }
 
-// asciiLower folds A-Z only: action names are ASCII, and Unicode folding
-// would let characters such as the Kelvin sign pass for letters.
-func asciiLower(c byte) byte {
+// asciiLower folds A-Z only: IAM's names are ASCII, and Unicode folding
+// would let characters such as the Kelvin sign or the long s pass for letters.
+func asciiLower[C byte | rune](c C) C {
 	if 'A' <= c && c <= 'Z' {
 		return c + 'a' - 'A'
 	}
@@ -55,11 +76,16 @@ func asciiLower(c byte) byte {
 }
 
 func asciiLowerString(s string) string {
-	b := []byte(s)
-	for i := range b {
-		b[i] = asciiLower(b[i])
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = asciiLower(b[j])
+			}
+			return string(b)
+		}
 	}
-	return string(b)
+	return s // most names are lower case already: no copy
 }
 
 func (t token) isStar() bool { return t.kind == anyRun || t.kind == anyRunInSegment }
@@ -80,15 +106,15 @@ func (p pattern) literalPrefixLen() int {
 }
 
 // match reports whether s (already case-folded by the caller when needed) is in
-// the pattern's language. It runs the pattern's automaton over s: O(len(s)·len(p)).
+// the pattern's language, read as characters (runes). It runs the pattern's
+// automaton over s: O(len(s)·len(p)). A byte that is not UTF-8 reads as U+FFFD.
 func (p pattern) match(s string) bool {
 	states := newStateSet(len(p))
 	states.add(0)
 	p.closeOverStars(states)
 	next := newStateSet(len(p))
-	for i := 0; i < len(s); i++ {
+	for _, c := range s {
 		next.clear()
-		c := s[i]
 		for q := range states.each() {
 			if q == len(p) {
 				continue
@@ -100,10 +126,8 @@ func (p pattern) match(s string) bool {
 				if c != ':' {
 					next.add(q)
 				}
-			case anyChar:
-				next.add(q + 1)
-			case literal:
-				if t.char == c {
+			default:
+				if t.reads(c) {
 					next.add(q + 1)
 				}
 			}
@@ -188,7 +212,7 @@ func (t token) absorbs(p token) bool {
 	case anyRun:
 		return true
 	case anyRunInSegment:
-		return p.kind == literal && p.char != ':' || p.kind == anyRunInSegment
+		return p.kind == literal && p.char != ':' || p.kind == anyRunInSegment || p.kind == anyCharInSegment
 	}
 	return false
 }
@@ -198,9 +222,11 @@ func (t token) absorbs(p token) bool {
 func (t token) consumesOne(p token) bool {
 	switch p.kind {
 	case literal:
-		return t.kind == anyChar || t.kind == literal && t.char == p.char
+		return t.reads(p.char)
 	case anyChar:
 		return t.kind == anyChar
+	case anyCharInSegment:
+		return t.kind == anyChar || t.kind == anyCharInSegment
 	}
 	return false
 }
@@ -257,13 +283,13 @@ func shareCharacter(a, b token) bool {
 	}
 	switch {
 	case a.kind != literal:
-		return true // two wildcards: any non-colon character suits both
-	case b.kind == literal:
-		return a.char == b.char
+		return true // two wildcards: any ASCII letter suits both
+	case b.kind == anyRun:
+		return true
 	case b.kind == anyRunInSegment:
 		return a.char != ':'
 	}
-	return true
+	return b.reads(a.char)
 }
 
 // stateSet is a bit set of automaton states 0..n.

@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // How a resource pattern is read. The check needs two readings because AWS's
 // own is not fully pinned down: the broad one matches at least what AWS does
@@ -8,10 +11,11 @@ import "strings"
 type reading uint8
 
 const (
-	// broad: every '*' matches across colons; policy variables match anything.
+	// broad: every '*' and '?' matches across colons; policy variables match anything.
 	broad reading = iota
-	// narrow: a '*' inside an ARN part stops at colons; a pattern with a policy
-	// variable matches nothing.
+	// narrow: a '*' inside an ARN part and every '?' stop at colons (and a '?'
+	// at characters beyond one UTF-16 unit); a pattern with a policy variable
+	// matches nothing.
 	narrow
 	// request: as AWS documents it, with policy variables taken from the request.
 	request
@@ -24,7 +28,8 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 	variables := version == Version2012
 	p = make(pattern, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		c := s[i]
+		c, size := utf8.DecodeRuneInString(s[i:])
+		i += size - 1
 		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' {
 			end := strings.IndexByte(s[i:], '}')
 			if end < 0 {
@@ -35,7 +40,7 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 			i += end
 			switch name {
 			case "*", "?", "$": // escapes for the characters themselves
-				p = append(p, token{kind: literal, char: name[0]})
+				p = append(p, token{kind: literal, char: rune(name[0])})
 				continue
 			}
 			switch how {
@@ -48,8 +53,8 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 				if !found {
 					return nil, false // AWS: a statement whose variable has no value does not match
 				}
-				for j := 0; j < len(value); j++ {
-					p = append(p, token{kind: literal, char: value[j]})
+				for _, v := range value {
+					p = append(p, token{kind: literal, char: v})
 				}
 			}
 			continue
@@ -63,7 +68,11 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 			}
 			p = appendStar(p, kind)
 		case '?':
-			p = append(p, token{kind: anyChar})
+			kind := anyChar
+			if how == narrow {
+				kind = anyCharInSegment
+			}
+			p = append(p, token{kind: kind})
 		default:
 			p = append(p, token{kind: literal, char: c})
 		}
