@@ -51,9 +51,11 @@ func Check(policy, template *Document, mode Mode) Verdict {
 	return Verdict{Compliant: len(reasons) == 0, Reasons: reasons, Notes: unknownOperatorNotes(policy, template)}
 }
 
-// unknownOperatorNotes names each condition operator this package does not
-// know. In the policy's Allows such a condition can only narrow, so it is left
-// out; a template condition is met only by the very same condition.
+// unknownOperatorNotes names each condition this package cannot read one
+// way: an operator it does not know, a key beyond ASCII. In the policy's
+// Allows such a condition can only narrow, so it is left out; in its Denies
+// it takes nothing back; a template condition is met only by the very same
+// condition.
 func unknownOperatorNotes(policy, template *Document) []string {
 	var notes []string
 	for _, d := range []struct {
@@ -63,9 +65,13 @@ func unknownOperatorNotes(policy, template *Document) []string {
 		for i := range d.doc.Statements {
 			st := &d.doc.Statements[i]
 			for _, c := range st.Conditions {
-				if !c.Known() {
+				switch {
+				case !c.Known():
 					notes = append(notes, fmt.Sprintf("%s %s: condition operator %q is unknown; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
 						d.whose, st.label(), c.Operator))
+				case !c.readsOneWay():
+					notes = append(notes, fmt.Sprintf("%s %s: condition key %q has characters beyond ASCII, which case-insensitive readers may fold differently; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
+						d.whose, st.label(), c.Key))
 				}
 			}
 		}
@@ -140,7 +146,7 @@ func sameText(a, b string, foldCase bool) bool {
 	if strings.Contains(a, "${") {
 		return false
 	}
-	return a == b || foldCase && strings.EqualFold(a, b)
+	return a == b || foldCase && asciiLowerString(a) == asciiLowerString(b)
 }
 
 // contains reports, soundly, whether the set takes in all of other.
@@ -415,6 +421,9 @@ func (c *checker) escapesFromDenies(s compiledStatement) []string {
 func (c *checker) policyDeniesAll(s, d compiledStatement, actions, resources patternSet) bool {
 	premises := append(append([]Condition(nil), s.Conditions...), d.Conditions...)
 	for _, pd := range c.policyDenies {
+		if !conditionsReadOneWay(pd.Conditions) {
+			continue // a Deny that may be read as never applying takes nothing back
+		}
 		if pd.actions.contains(actions) && pd.resources.contains(resources) &&
 			(principalWithin(s.Principal, pd.Principal) || principalWithin(d.Principal, pd.Principal)) &&
 			conditionsImply(premises, pd.Conditions) {
@@ -422,6 +431,15 @@ func (c *checker) policyDeniesAll(s, d compiledStatement, actions, resources pat
 		}
 	}
 	return false
+}
+
+func conditionsReadOneWay(conds []Condition) bool {
+	for _, c := range conds {
+		if !c.readsOneWay() {
+			return false
+		}
+	}
+	return true
 }
 
 // principalWithin reports, soundly, whether every caller inner names is named
@@ -498,7 +516,7 @@ func conditionsImply(premises, required []Condition) bool {
 // conditionImplies recognises the safe cases: the same condition, or the same
 // operator and key with values that narrow it further.
 func conditionImplies(p, r Condition) bool {
-	if !strings.EqualFold(p.Key, r.Key) {
+	if foldKey(p.Key) != foldKey(r.Key) {
 		return false
 	}
 	if p.Operator == r.Operator && sameStrings(p.Values, r.Values) {

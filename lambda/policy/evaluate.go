@@ -53,8 +53,8 @@ func (d *Document) Evaluate(r Request) (Decision, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		lower := strings.ToLower(k)
-		ctx[lower] = append(ctx[lower], r.Context[k]...)
+		folded := foldKey(k)
+		ctx[folded] = append(ctx[folded], r.Context[k]...)
 	}
 	var allow *Statement
 	for i := range d.Statements {

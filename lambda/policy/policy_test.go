@@ -73,7 +73,7 @@ func TestParseErrors(t *testing.T) {
 		{"condition keys differing in case", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpc":"a","AWS:SOURCEVPC":"b"}}}]}`,
 			"duplicate condition key"},
 		{"one operator spelled twice", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringNotEquals":{"aws:TagKeys":"a"},"ForAnyValue:stringNotEquals":{"aws:TagKeys":"b"}}}]}`,
-			"duplicate condition key (operators and keys ignore case)"},
+			"duplicate condition key (the same operator and key in another case)"},
 		{"duplicate key", `{"Statement":[{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`,
 			"Statement[0].Effect: duplicate key"},
 		{"unknown statement element", `{"Statement":[{"Sid":"X","Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Resources":"*"}]}`,

@@ -93,7 +93,7 @@ func appendStar(p pattern, kind tokenKind) pattern {
 // variableValue resolves ${key} or ${key, 'default'} from the request context.
 func variableValue(name string, ctx map[string][]string) (string, bool) {
 	key, def, hasDefault := strings.Cut(name, ",")
-	key = strings.ToLower(strings.TrimSpace(key))
+	key = foldKey(strings.TrimSpace(key))
 	if values := ctx[key]; len(values) > 0 {
 		return values[0], true
 	}
