@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // ErrUnsupportedOperator is returned by Evaluate when a statement that could
@@ -127,7 +126,7 @@ func (p Principal) names(caller string) bool {
 		return false
 	}
 	for _, entry := range p.AWS {
-		if awsPrincipalCovers(entry, caller) {
+		if awsPrincipalCovers(readAWSEntry(entry), caller) {
 			return true
 		}
 	}
@@ -139,52 +138,4 @@ func (p Principal) names(caller string) bool {
 		}
 	}
 	return false
-}
-
-// awsPrincipalCovers reports whether a principal entry (an account ID or IAM
-// ARN) takes in the caller: an account takes in all of its identities; a role
-// takes in its sessions, whose STS ARNs drop the role's path.
-func awsPrincipalCovers(entry, caller string) bool {
-	if entry == caller {
-		return true
-	}
-	if account, ok := wholeAccount(entry); ok {
-		return accountOf(caller) == account
-	}
-	e := strings.SplitN(entry, ":", 6)
-	c := strings.SplitN(caller, ":", 6)
-	if len(e) != 6 || len(c) != 6 || e[1] != c[1] || e[4] != c[4] {
-		return false
-	}
-	role, isRole := strings.CutPrefix(e[5], "role/")
-	session, isSession := strings.CutPrefix(c[5], "assumed-role/")
-	if !isRole || !isSession || e[2] != "iam" || c[2] != "sts" {
-		return false
-	}
-	roleName := role[strings.LastIndexByte(role, '/')+1:]
-	sessionRole, _, _ := strings.Cut(session, "/")
-	return sessionRole == roleName
-}
-
-// wholeAccount recognises "111122223333" and "arn:aws:iam::111122223333:root".
-func wholeAccount(entry string) (string, bool) {
-	if isAccountID(entry) {
-		return entry, true
-	}
-	parts := strings.SplitN(entry, ":", 6)
-	if len(parts) == 6 && parts[2] == "iam" && parts[5] == "root" && isAccountID(parts[4]) {
-		return parts[4], true
-	}
-	return "", false
-}
-
-func accountOf(principal string) string {
-	if isAccountID(principal) {
-		return principal
-	}
-	parts := strings.SplitN(principal, ":", 6)
-	if len(parts) == 6 && isAccountID(parts[4]) {
-		return parts[4]
-	}
-	return ""
 }

@@ -138,28 +138,26 @@ func marshal(v any) string {
 
 // exactDifferences compares the normalized statements of both documents as
 // multisets, ignoring Sids and order.
-func exactDifferences(policy, template *Document) []string {
+func exactDifferences(policy, template *Document, reasons *messages) {
 	remaining := map[string]int{}
 	for _, st := range template.Normalize().Statements {
 		remaining[exactKey(&st, template.Version)]++
 	}
-	var reasons []string
 	for _, st := range policy.Normalize().Statements {
 		key := exactKey(&st, policy.Version)
 		if remaining[key] > 0 {
 			remaining[key]--
 			continue
 		}
-		reasons = append(reasons, fmt.Sprintf("%s is not in the template: %s", st.label(), key))
+		reasons.add(fmt.Sprintf("%s is not in the template: %s", st.label(), key))
 	}
 	for _, st := range template.Normalize().Statements {
 		key := exactKey(&st, template.Version)
 		if remaining[key] > 0 {
 			remaining[key]--
-			reasons = append(reasons, fmt.Sprintf("the template's %s is missing from the policy: %s", st.label(), key))
+			reasons.add(fmt.Sprintf("the template's %s is missing from the policy: %s", st.label(), key))
 		}
 	}
-	return reasons
 }
 
 // exactKey identifies a statement for exact comparison. The version matters

@@ -75,6 +75,19 @@ func asciiLower[C byte | rune](c C) C {
 	return c
 }
 
+// equalASCIIFold reports whether a and b are equal up to ASCII case, without copying.
+func equalASCIIFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if asciiLower(a[i]) != asciiLower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func asciiLowerString(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {
@@ -234,6 +247,12 @@ func (t token) consumesOne(p token) bool {
 // intersects reports whether some string matches both patterns. It is exact:
 // a search over pairs of positions in p and q, O(len(p)·len(q)).
 func (p pattern) intersects(q pattern) bool {
+	if p.isUniversal() || q.isUniversal() {
+		return true // every pattern matches some string
+	}
+	if !p.literalEndsAgree(q) {
+		return false // most pairs differ in a literal at one end: no search needed
+	}
 	width := len(q) + 1
 	seen := make([]bool, (len(p)+1)*width)
 	var stack [][2]int
@@ -275,6 +294,22 @@ func (p pattern) intersects(q pattern) bool {
 		push(ni, nj)
 	}
 	return false
+}
+
+// literalEndsAgree reports whether the literal tokens that start both
+// patterns agree, and so do those that end them.
+func (p pattern) literalEndsAgree(q pattern) bool {
+	for i := 0; i < len(p) && i < len(q) && p[i].kind == literal && q[i].kind == literal; i++ {
+		if p[i].char != q[i].char {
+			return false
+		}
+	}
+	for i, j := len(p)-1, len(q)-1; i >= 0 && j >= 0 && p[i].kind == literal && q[j].kind == literal; i, j = i-1, j-1 {
+		if p[i].char != q[j].char {
+			return false
+		}
+	}
+	return true
 }
 
 func shareCharacter(a, b token) bool {
@@ -325,5 +360,12 @@ func (s *stateSet) each() func(func(int) bool) {
 				w &^= 1 << bit
 			}
 		}
+	}
+}
+
+// union adds every member of other, a set of the same size.
+func (s *stateSet) union(other *stateSet) {
+	for i := range s.words {
+		s.words[i] |= other.words[i]
 	}
 }

@@ -177,7 +177,8 @@ func (r *Remediator) check(ctx context.Context, e types.VpcEndpoint, origin Orig
 		o.Reasons = []string{"the endpoint has no policy document, which allows everything"}
 	case parseErr != nil:
 		o.Verdict = NonCompliant
-		o.Reasons = []string{fmt.Sprintf("the current policy cannot be read: %v", parseErr)}
+		// A parse error may quote a value of thousands of characters.
+		o.Reasons = policy.Brief([]string{fmt.Sprintf("the current policy cannot be read: %v", parseErr)}, 1)
 	default:
 		v := policy.Check(doc, tpl.doc, r.cfg.Mode)
 		o.Notes = v.Notes
