@@ -43,6 +43,21 @@ func (d Decision) String() string {
 // Evaluate decides a request as IAM does for a resource policy: an explicit
 // Deny wins, then an Allow, and otherwise the request is implicitly denied.
 func (d *Document) Evaluate(r Request) (Decision, error) {
+	return d.evaluate(r, documented)
+}
+
+// readingOfAWS is how Evaluate reads what others read otherwise. Evaluate
+// reads as AWS documents it; the differential test names another reading an
+// independent evaluator takes, to tell a known difference from a bug.
+type readingOfAWS struct {
+	// starsCrossColons: every '*' in a resource matches past colons, not
+	// only one that ends a colon-separated part.
+	starsCrossColons bool
+}
+
+var documented = readingOfAWS{}
+
+func (d *Document) evaluate(r Request, how readingOfAWS) (Decision, error) {
 	// Keys ignore case; a key given in several spellings gets all their
 	// values, in a fixed order so that the answer never depends on map order.
 	ctx := make(map[string][]string, len(r.Context))
@@ -58,7 +73,7 @@ func (d *Document) Evaluate(r Request) (Decision, error) {
 	var allow *Statement
 	for i := range d.Statements {
 		st := &d.Statements[i]
-		applies, err := st.applies(r, d.Version, ctx)
+		applies, err := st.applies(r, d.Version, ctx, how)
 		if err != nil {
 			return Decision{}, err
 		}
@@ -75,7 +90,7 @@ func (d *Document) Evaluate(r Request) (Decision, error) {
 	return Decision{Allowed: allow != nil, Statement: allow}, nil
 }
 
-func (st *Statement) applies(r Request, version string, ctx map[string][]string) (bool, error) {
+func (st *Statement) applies(r Request, version string, ctx map[string][]string, how readingOfAWS) (bool, error) {
 	if !st.Principal.matches(r.Principal) {
 		return false, nil
 	}
@@ -90,9 +105,14 @@ func (st *Statement) applies(r Request, version string, ctx map[string][]string)
 	if inActions == st.Action.Not {
 		return false, nil
 	}
+	reading := request
+	if how.starsCrossColons {
+		reading = requestCrossingColons
+	}
 	inResources := false
 	for _, res := range st.Resource.Values {
-		if p, ok := compileResource(res, version, request, ctx); ok && p.match(r.Resource) {
+		// A pattern whose variable has no value in the request matches nothing.
+		if p, ok := compileResource(res, version, reading, ctx); ok && p.match(r.Resource) {
 			inResources = true
 			break
 		}

@@ -19,18 +19,28 @@ const (
 	narrow
 	// request: as AWS documents it, with policy variables taken from the request.
 	request
+	// requestCrossingColons: request, but every '*' matches past colons, as
+	// some evaluators read it (the differential test's known difference).
+	requestCrossingColons
 )
 
 // compileResource compiles a Resource value. Policy variables (${aws:username})
-// exist only in policies of version 2012-10-17. ok is false when the pattern
-// can match nothing under this reading.
+// exist only in policies of version 2012-10-17, and AWS documents them only
+// in the resource part of an ARN, after its fifth colon: the request reading
+// takes one before it as text, the broad reading as anything, the narrow one
+// as nothing. ok is false when the pattern can match nothing under this
+// reading.
 func compileResource(s string, version string, how reading, ctx map[string][]string) (p pattern, ok bool) {
 	variables := version == Version2012
 	p = make(pattern, 0, len(s))
+	colons := 0
 	for i := 0; i < len(s); i++ {
 		c, size := utf8.DecodeRuneInString(s[i:])
 		i += size - 1
-		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' {
+		if c == ':' {
+			colons++
+		}
+		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' && (how == broad || how == narrow || colons >= 5) {
 			end := strings.IndexByte(s[i:], '}')
 			if end < 0 {
 				p = append(p, token{kind: literal, char: c})
@@ -48,10 +58,10 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 				p = appendStar(p, anyRun)
 			case narrow:
 				return nil, false
-			case request:
+			case request, requestCrossingColons:
 				value, found := variableValue(name, ctx)
 				if !found {
-					return nil, false // AWS: a statement whose variable has no value does not match
+					return nil, false // no value: the caller decides what the statement then means
 				}
 				for _, v := range value {
 					p = append(p, token{kind: literal, char: v})
@@ -63,7 +73,7 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 		case '*':
 			kind := anyRun
 			endsPart := i+1 == len(s) || s[i+1] == ':'
-			if how != broad && !endsPart {
+			if (how == narrow || how == request) && !endsPart {
 				kind = anyRunInSegment
 			}
 			p = appendStar(p, kind)
