@@ -80,6 +80,19 @@ $(NPM_TOOLS)/.installed: infra/package.json infra/package-lock.json
 # The infra tests run the CDK through jsii on Node.js 22.
 unit: infra-tools
 
+## oracle: iam-simulate, the IAM evaluator the policy engine's differential test answers to (tests/oracle/package.json), run on the Node.js 22 above
+ORACLE_TOOLS := .tools/oracle
+.PHONY: oracle
+oracle: $(ORACLE_TOOLS)/.installed
+
+$(ORACLE_TOOLS)/.installed: tests/oracle/package.json tests/oracle/package-lock.json
+	mkdir -p $(ORACLE_TOOLS)
+	cp tests/oracle/package.json tests/oracle/package-lock.json $(ORACLE_TOOLS)/
+	cd $(ORACLE_TOOLS) && npm ci --no-audit --no-fund
+	touch $@
+
+unit: oracle
+
 ## infra-lint-venv: cfn-lint, pinned in infra/requirements.txt
 infra-lint-venv: $(INFRA_VENV)/.installed
 

@@ -308,6 +308,11 @@ var (
 		{"NotPrincipal", map[string]any{"AWS": accountForeign}},
 		{"NotPrincipal", map[string]any{"AWS": "arn:aws:iam::111122223333:role/app"}},
 		{"", nil},
+		// Account principals IAM does not document as a whole account.
+		{"Principal", map[string]any{"AWS": "arn:aws-cn:iam::111122223333:root"}},
+		{"Principal", map[string]any{"AWS": "arn:aws:iam:eu-west-1:111122223333:root"}},
+		{"Principal", map[string]any{"AWS": "arn:bogus:iam::111122223333:root"}},
+		{"Principal", map[string]any{"AWS": "arn:aws:iam::444455556666:root"}},
 	}
 	vocabActions = []string{
 		"*", "logs:*", "logs:Put*", "LOGS:PutLogEvents", "logs:PutLogEvents", "logs:CreateExportTask", "ec2:*",
@@ -343,6 +348,12 @@ var (
 		"arn:aws:logs:eu-west-1:111122223333:destination:*",
 		"arn:aws:*:eu-west-1:111122223333:*",
 		"arn:aws:s3:::*",
+		// ? is one character, and the narrow reading keeps it off colons.
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-??",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-?:*",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:é?",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-é*",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-??:log-stream:*",
 	}
 	vocabConditions = []conditionSpec{
 		{"StringEquals", "aws:PrincipalAccount", []string{accountOwn}},
@@ -364,6 +375,11 @@ var (
 		{"ForAnyValue:StringNotEquals", "aws:PrincipalAccount", []string{accountOwn}},
 		{"StringEqualsIgnoreCase", "aws:username", []string{"APP-X"}},
 		{"StringSoundsLike", "aws:SourceVpc", []string{"vpc-111"}}, // unknown to Evaluate
+		// Keys in mixed case, and keys that fold to ASCII only under Unicode rules.
+		{"StringEquals", "AWS:SourceVPC", []string{"vpc-111"}},
+		{"StringEquals", "aws:ſourceVpc", []string{"vpc-111"}},
+		{"ForAnyValue:StringEquals", "aws:Tag\u212aeys", []string{"team"}},
+		{"stringEquals", "aws:SourceVpc", []string{"vpc-111"}},
 	}
 	vocabCallers = []string{
 		accountOwn, accountForeign,
@@ -375,6 +391,7 @@ var (
 		"arn:aws:iam::444455556666:user/mallory",
 		"logs.amazonaws.com",
 		"",
+		"arn:aws-cn:iam::111122223333:role/app",
 	}
 	vocabRequestActions = []string{
 		"logs:PutLogEvents", "logs:CreateLogStream", "logs:CreateExportTask", "logs:PutSubscriptionFilter",
@@ -399,10 +416,15 @@ var (
 		"arn:aws:logs:eu-west-1:444455556666:destination:d",
 		"arn:aws:logs:eu-west-1:111122223333:destination:d",
 		"arn:aws:s3:::bucket/key",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-é",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-éé",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-😀",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-a:",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-ab:log-stream:s",
 	}
 	// Fillers for '*' and '?' when a request resource is made from a pattern.
-	vocabStarFillers  = []string{"", "x", "app-x", "x:log-stream:y", ":", "-prod", accountForeign, "eu-west-1"}
-	vocabQuestionFill = []string{"1", "x", ":", "6"}
+	vocabStarFillers  = []string{"", "x", "app-x", "x:log-stream:y", ":", "-prod", accountForeign, "eu-west-1", "é", "😀"}
+	vocabQuestionFill = []string{"1", "x", ":", "6", "é", "😀"}
 )
 
 type policyGenerator struct{ rng *rand.Rand }
