@@ -304,6 +304,7 @@ type checker struct {
 type compiledDocument struct {
 	allowsWide, allowsNarrow, deniesWide, deniesNarrow []compiledStatement
 	partition                                          string
+	requests                                           []requestPatterns // by statement, for Evaluate
 }
 
 // compile returns the document's compiled form, making it on first use for
@@ -316,6 +317,7 @@ func (d *Document) compile() *compiledDocument {
 	for i := range d.Statements {
 		st := &d.Statements[i]
 		wide, narrow := compileStatement(st, d.Version, true), compileStatement(st, d.Version, false)
+		cd.requests = append(cd.requests, compileRequestPatterns(st, d.Version, wide.actions.patterns))
 		if st.Effect == Allow {
 			cd.allowsWide, cd.allowsNarrow = append(cd.allowsWide, wide), append(cd.allowsNarrow, narrow)
 		} else {

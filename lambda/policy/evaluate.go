@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // ErrUnsupportedOperator is returned by Evaluate when a statement that could
@@ -43,21 +44,12 @@ func (d Decision) String() string {
 // Evaluate decides a request as IAM does for a resource policy: an explicit
 // Deny wins, then an Allow, and otherwise the request is implicitly denied.
 func (d *Document) Evaluate(r Request) (Decision, error) {
-	return d.evaluate(r, documented)
+	return d.evaluate(r, request)
 }
 
-// readingOfAWS is how Evaluate reads what others read otherwise. Evaluate
-// reads as AWS documents it; the differential test names another reading an
-// independent evaluator takes, to tell a known difference from a bug.
-type readingOfAWS struct {
-	// starsCrossColons: every '*' in a resource matches past colons, not
-	// only one that ends a colon-separated part.
-	starsCrossColons bool
-}
-
-var documented = readingOfAWS{}
-
-func (d *Document) evaluate(r Request, how readingOfAWS) (Decision, error) {
+// evaluate is Evaluate with resources read as how says, for tests that ask
+// what AWS would decide under each reading its documentation leaves open.
+func (d *Document) evaluate(r Request, how reading) (Decision, error) {
 	// Keys ignore case; a key given in several spellings gets all their
 	// values, in a fixed order so that the answer never depends on map order.
 	ctx := make(map[string][]string, len(r.Context))
@@ -70,10 +62,11 @@ func (d *Document) evaluate(r Request, how readingOfAWS) (Decision, error) {
 		folded := foldKey(k)
 		ctx[folded] = append(ctx[folded], r.Context[k]...)
 	}
+	compiled := d.compile().requests
 	var allow *Statement
 	for i := range d.Statements {
 		st := &d.Statements[i]
-		applies, err := st.applies(r, d.Version, ctx, how)
+		applies, err := st.applies(r, d.Version, ctx, how, compiled[i])
 		if err != nil {
 			return Decision{}, err
 		}
@@ -90,14 +83,31 @@ func (d *Document) evaluate(r Request, how readingOfAWS) (Decision, error) {
 	return Decision{Allowed: allow != nil, Statement: allow}, nil
 }
 
-func (st *Statement) applies(r Request, version string, ctx map[string][]string, how readingOfAWS) (bool, error) {
+// requestPatterns are a statement's patterns as Evaluate reads them, made
+// once: a resource with a policy variable (nil here) is made per request.
+type requestPatterns struct {
+	actions, resources []pattern
+}
+
+func compileRequestPatterns(st *Statement, version string, actions []pattern) requestPatterns {
+	rp := requestPatterns{actions: actions, resources: make([]pattern, len(st.Resource.Values))}
+	for i, res := range st.Resource.Values {
+		if version == Version2012 && strings.Contains(res, "${") {
+			continue
+		}
+		rp.resources[i], _ = compileResource(res, version, request, nil)
+	}
+	return rp
+}
+
+func (st *Statement) applies(r Request, version string, ctx map[string][]string, how reading, compiled requestPatterns) (bool, error) {
 	if !st.Principal.matches(r.Principal) {
 		return false, nil
 	}
 	action := asciiLowerString(r.Action)
 	inActions := false
-	for _, a := range st.Action.Values {
-		if compileGlob(a, true).match(action) {
+	for _, p := range compiled.actions {
+		if p.match(action) {
 			inActions = true
 			break
 		}
@@ -105,14 +115,14 @@ func (st *Statement) applies(r Request, version string, ctx map[string][]string,
 	if inActions == st.Action.Not {
 		return false, nil
 	}
-	reading := request
-	if how.starsCrossColons {
-		reading = requestCrossingColons
-	}
 	inResources := false
-	for _, res := range st.Resource.Values {
+	for i, res := range st.Resource.Values {
+		p, ok := compiled.resources[i], true
+		if p == nil || how != request {
+			p, ok = compileResource(res, version, how, ctx)
+		}
 		// A pattern whose variable has no value in the request matches nothing.
-		if p, ok := compileResource(res, version, reading, ctx); ok && p.match(r.Resource) {
+		if ok && p.match(r.Resource) {
 			inResources = true
 			break
 		}

@@ -1,10 +1,10 @@
 package policy
 
-// EvaluateWithStarsCrossingColons evaluates r reading every '*' of a
-// resource as matching past colons, as iam-simulate does, so that the
-// differential test can name that difference.
-func EvaluateWithStarsCrossingColons(d *Document, r Request) (Decision, error) {
-	return d.evaluate(r, readingOfAWS{starsCrossColons: true})
+// EvaluateUnder evaluates r reading resources under one of the readings AWS's
+// documentation leaves open: every '*' crossing colons or not, every '?'
+// kept off colons (and characters beyond one UTF-16 unit) or not.
+func EvaluateUnder(d *Document, r Request, starsCross, questionsNarrow bool) (Decision, error) {
+	return d.evaluate(r, reading{starsCross: starsCross, questionsNarrow: questionsNarrow, variables: fromRequest})
 }
 
 // CanonicalOperator spells a condition operator the way IAM names it, case

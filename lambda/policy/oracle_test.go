@@ -377,7 +377,7 @@ func (c oracleCase) agrees(simulated bool) bool {
 	evaluate := c.doc.Evaluate
 	if c.starsCrossColons {
 		evaluate = func(r policy.Request) (policy.Decision, error) {
-			return policy.EvaluateWithStarsCrossingColons(c.doc, r)
+			return policy.EvaluateUnder(c.doc, r, true, false)
 		}
 	}
 	d, err := evaluate(c.request)

@@ -122,6 +122,9 @@ func (p pattern) literalPrefixLen() int {
 // the pattern's language, read as characters (runes). It runs the pattern's
 // automaton over s: O(len(s)·len(p)). A byte that is not UTF-8 reads as U+FFFD.
 func (p pattern) match(s string) bool {
+	if len(p) < 64 {
+		return p.matchInWord(s)
+	}
 	states := newStateSet(len(p))
 	states.add(0)
 	p.closeOverStars(states)
@@ -152,6 +155,51 @@ func (p pattern) match(s string) bool {
 		}
 	}
 	return states.has(len(p))
+}
+
+// matchInWord is match for patterns whose states fit in one word, the
+// usual case: no allocation.
+func (p pattern) matchInWord(s string) bool {
+	var stars uint64
+	for q, t := range p {
+		if t.isStar() {
+			stars |= 1 << q
+		}
+	}
+	closeOverStars := func(m uint64) uint64 {
+		for x := m & stars; x != 0; x &= x - 1 {
+			q := bits.TrailingZeros64(x)
+			m |= 1 << (q + 1)
+			x |= stars & (1 << (q + 1)) // a star after a star is reached too
+		}
+		return m
+	}
+	states := closeOverStars(1)
+	for _, c := range s {
+		var next uint64
+		for m := states; m != 0; m &= m - 1 {
+			q := bits.TrailingZeros64(m)
+			if q == len(p) {
+				continue
+			}
+			switch t := p[q]; t.kind {
+			case anyRun:
+				next |= 1 << q
+			case anyRunInSegment:
+				if c != ':' {
+					next |= 1 << q
+				}
+			default:
+				if t.reads(c) {
+					next |= 1 << (q + 1)
+				}
+			}
+		}
+		if states = closeOverStars(next); states == 0 {
+			return false
+		}
+	}
+	return states&(1<<len(p)) != 0
 }
 
 // closeOverStars adds the states reachable without reading a character: a '*'

@@ -5,23 +5,34 @@ import (
 	"unicode/utf8"
 )
 
-// How a resource pattern is read. The check needs two readings because AWS's
-// own is not fully pinned down: the broad one matches at least what AWS does
-// (for what a policy allows), the narrow one at most (for what a template allows).
-type reading uint8
+// reading is how a resource pattern is read where AWS's documentation
+// leaves room. The check needs two readings: the broad one matches at least
+// what AWS may (for what a policy allows), the narrow one at most (for what a
+// template allows); Evaluate reads as AWS documents it, and tests under the
+// other readings AWS might take.
+type reading struct {
+	// starsCross: every '*' matches past colons; otherwise only a '*' ending
+	// a colon-separated part of the ARN does, as documented.
+	starsCross bool
+	// questionsNarrow: a '?' matches neither ':' nor a character beyond one
+	// UTF-16 unit; otherwise it matches any one character.
+	questionsNarrow bool
+	variables       variableReading
+}
+
+// variableReading is what a policy variable (${aws:username}) stands for.
+type variableReading uint8
 
 const (
-	// broad: every '*' and '?' matches across colons; policy variables match anything.
-	broad reading = iota
-	// narrow: a '*' inside an ARN part and every '?' stop at colons (and a '?'
-	// at characters beyond one UTF-16 unit); a pattern with a policy variable
-	// matches nothing.
-	narrow
-	// request: as AWS documents it, with policy variables taken from the request.
-	request
-	// requestCrossingColons: request, but every '*' matches past colons, as
-	// some evaluators read it (the differential test's known difference).
-	requestCrossingColons
+	fromRequest variableReading = iota // its value in the request; a pattern without one matches nothing
+	asAnything                         // any text
+	asNothing                          // a pattern with one matches nothing
+)
+
+var (
+	broad   = reading{starsCross: true, variables: asAnything}
+	narrow  = reading{questionsNarrow: true, variables: asNothing}
+	request = reading{variables: fromRequest}
 )
 
 // compileResource compiles a Resource value. Policy variables (${aws:username})
@@ -40,7 +51,7 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 		if c == ':' {
 			colons++
 		}
-		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' && (how == broad || how == narrow || colons >= 5) {
+		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' && (how.variables != fromRequest || colons >= 5) {
 			end := strings.IndexByte(s[i:], '}')
 			if end < 0 {
 				p = append(p, token{kind: literal, char: c})
@@ -53,12 +64,12 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 				p = append(p, token{kind: literal, char: rune(name[0])})
 				continue
 			}
-			switch how {
-			case broad:
+			switch how.variables {
+			case asAnything:
 				p = appendStar(p, anyRun)
-			case narrow:
+			case asNothing:
 				return nil, false
-			case request, requestCrossingColons:
+			case fromRequest:
 				value, found := variableValue(name, ctx)
 				if !found {
 					return nil, false // no value: the caller decides what the statement then means
@@ -73,13 +84,13 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 		case '*':
 			kind := anyRun
 			endsPart := i+1 == len(s) || s[i+1] == ':'
-			if (how == narrow || how == request) && !endsPart {
+			if !how.starsCross && !endsPart {
 				kind = anyRunInSegment
 			}
 			p = appendStar(p, kind)
 		case '?':
 			kind := anyChar
-			if how == narrow {
+			if how.questionsNarrow {
 				kind = anyCharInSegment
 			}
 			p = append(p, token{kind: kind})
