@@ -77,6 +77,11 @@ func TestCheckAdversarialClasses(t *testing.T) {
 		{"account-principal/root with a region is outside a named account", principalAllow("arn:aws:iam:eu-west-1:111122223333:root"), namedAccount, false, nil},
 		{"account-principal/role of the partition is inside a named account", principalAllow(role), namedAccount, true, nil},
 		{"account-principal/root of the partition is inside a named account", principalAllow("arn:aws:iam::111122223333:root"), namedAccount, true, nil},
+		// A bare ID names the account in whatever partition the caller is,
+		// a root ARN only in its own (found by FuzzCheckBruteForce).
+		{"account-principal/bare account ID is not inside one partition's root", principalAllow("111122223333"),
+			doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"logs:*","Resource":` + own + `}`), false,
+			&policy.Request{Principal: "arn:aws-cn:iam::111122223333:role/r", Action: "logs:PutLogEvents", Resource: "arn:aws:logs:eu-west-1:111122223333:log-group:x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

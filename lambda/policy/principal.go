@@ -74,17 +74,21 @@ func (e awsEntry) accountIn(partition string) (string, bool) {
 // a policy Deny's) surely names, in one partition, for lookups in constant
 // time: a policy may list hundreds of principals on both sides.
 type principalIndex struct {
-	accounts map[string]bool // named whole
-	entries  map[string]bool // AWS entries placed in the partition, and "Service\x00name" etc.
+	accounts     map[string]bool // named whole in the partition
+	bareAccounts map[string]bool // named by a bare ID: whole, in any partition a caller may come from
+	entries      map[string]bool // AWS entries placed in the partition, and "Service\x00name" etc.
 }
 
 // newPrincipalIndex reads outer narrowly: an AWS entry it cannot place in
 // the partition covers nobody.
 func newPrincipalIndex(p Principal, entries []awsEntry, partition string) *principalIndex {
-	idx := &principalIndex{accounts: map[string]bool{}, entries: map[string]bool{}}
+	idx := &principalIndex{accounts: map[string]bool{}, bareAccounts: map[string]bool{}, entries: map[string]bool{}}
 	for _, e := range entries {
 		if account, ok := e.wholeAccountIn(partition); ok {
 			idx.accounts[account] = true
+		}
+		if e.kind == bareAccountEntry {
+			idx.bareAccounts[e.account] = true
 		}
 		if _, ok := e.accountIn(partition); ok {
 			idx.entries[e.text] = true
@@ -109,9 +113,17 @@ func otherPrincipalKinds(p Principal) []principalKind {
 
 // takesIn reports, soundly, whether every caller the inner element names is
 // named by the indexed one. An inner AWS entry that cannot be placed is
-// taken in by "*" only, which the caller has ruled out.
+// taken in by "*" only, which the caller has ruled out; a bare account ID,
+// which names the account whatever partition the caller is in, only by the
+// same bare ID.
 func (idx *principalIndex) takesIn(inner Principal, entries []awsEntry, partition string) bool {
 	for _, e := range entries {
+		if e.kind == bareAccountEntry {
+			if !idx.bareAccounts[e.account] {
+				return false
+			}
+			continue
+		}
 		account, placed := e.accountIn(partition)
 		if !placed || !idx.accounts[account] && !idx.entries[e.text] {
 			return false
