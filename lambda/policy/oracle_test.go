@@ -27,23 +27,20 @@ var (
 // generators, which include Unicode, '?', colons, account principals of
 // every form and condition keys in mixed case.
 //
-//   - agreement: for random (policy, request) pairs, Evaluate and iam-simulate
-//     decide alike, except in the documented readings where they differ
-//     (knownDifferences, and the README's table).
+//	go test ./lambda/policy -run TestOracle -v -timeout 3h -oracle.pairs=1000000
 //
-//   - soundness: whenever Check calls a policy compliant with a template,
-//     every generated request iam-simulate lets through the policy, it lets
-//     through the template too. This one has no exception.
+// agreement: for random (policy, request) pairs, Evaluate and iam-simulate
+// decide alike, except in the readings where iam-simulate departs from AWS's
+// documentation (knownDifferences, and the README's table).
 //
-//     go test ./lambda/policy -run TestOracle -oracle.pairs=1000000 -timeout 3h -v
+// soundness: whenever Check calls a policy compliant with a template, every
+// generated request iam-simulate lets through the policy, it lets through the
+// template too. This one has no exception.
 func TestOracle(t *testing.T) {
 	o := oracle.Start(t)
 	seed := *oracleSeed
 	t.Logf("seed %d (rerun with -oracle.seed=%d)", seed, seed)
-	templates := make([]*policy.Document, len(soundnessTemplates))
-	for i, tt := range soundnessTemplates {
-		templates[i] = mustParseDoc(t, string(tt.json))
-	}
+	templates := parseSoundnessTemplates(t)
 	t.Run("agreement", func(t *testing.T) {
 		g := &policyGenerator{rng: rand.New(rand.NewPCG(seed, 1))}
 		oracleAgreement(t, o, g, templates)
@@ -275,35 +272,7 @@ func (g *policyGenerator) oracleRequest(p, template policySpec) policy.Request {
 		r.Resource = pickFrom(g, vocabRequestResources)
 	}
 	r.Action = pickFrom(g, oracleActionsByType[resourceType(r.Resource)])
-	r.Context = map[string][]string{}
-	key := func(k string) string {
-		switch g.rng.IntN(5) {
-		case 0:
-			return strings.ToLower(k)
-		case 1:
-			return strings.ToUpper(k)
-		}
-		return k
-	}
-	if g.chance(0.7) {
-		account := accountOfCaller(r.Principal)
-		if g.chance(0.15) {
-			account = pickFrom(g, []string{accountOwn, accountForeign})
-		}
-		r.Context[key("aws:PrincipalAccount")] = []string{account}
-	}
-	if g.chance(0.5) {
-		r.Context[key("aws:SourceVpc")] = []string{pickFrom(g, []string{"vpc-111", "vpc-222"})}
-	}
-	if g.chance(0.5) {
-		r.Context[key("aws:SecureTransport")] = []string{pickFrom(g, []string{"true", "false"})}
-	}
-	if g.chance(0.3) {
-		r.Context[key("aws:TagKeys")] = pickSome(g, []string{"team", "env", "other"}, 2)
-	}
-	if g.chance(0.3) {
-		r.Context[key("aws:username")] = []string{pickFrom(g, []string{"alice", "app-x", "x"})}
-	}
+	r.Context = g.requestContext(r.Principal)
 	return r
 }
 

@@ -30,14 +30,7 @@ func TestCheckSoundness(t *testing.T) {
 	t.Logf("seed %d (rerun with -soundness.seed=%d)", seed, seed)
 	g := &policyGenerator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 
-	templates := make([]*policy.Document, len(soundnessTemplates))
-	for i, tt := range soundnessTemplates {
-		doc, err := policy.Parse([]byte(tt.json))
-		if err != nil {
-			t.Fatalf("template %s: %v", tt.name, err)
-		}
-		templates[i] = doc
-	}
+	templates := parseSoundnessTemplates(t)
 
 	type tally struct{ policies, compliant int }
 	byKind := map[string]*tally{}
@@ -149,6 +142,18 @@ func TestCheckSoundness(t *testing.T) {
 	if share := percent(compliant, policies); share < 20 {
 		t.Errorf("only %.1f%% of the policies are compliant; the generator must produce at least 20%%", share)
 	}
+}
+
+func parseSoundnessTemplates(t *testing.T) []*policy.Document {
+	templates := make([]*policy.Document, len(soundnessTemplates))
+	for i, tt := range soundnessTemplates {
+		doc, err := policy.Parse(tt.json)
+		if err != nil {
+			t.Fatalf("template %s: %v", tt.name, err)
+		}
+		templates[i] = doc
+	}
+	return templates
 }
 
 func percent(a, b int) float64 { return 100 * float64(a) / float64(max(b, 1)) }
@@ -647,10 +652,20 @@ func (g *policyGenerator) request(p, template policySpec) policy.Request {
 	if r.Resource == "" || r.Resource == "*" {
 		r.Resource = pickFrom(g, vocabRequestResources)
 	}
-	r.Context = map[string][]string{}
+	r.Context = g.requestContext(caller)
+	return r
+}
+
+// requestContext fills the condition keys the vocabularies use, each maybe,
+// in mixed case, with one value for each single-valued key.
+func (g *policyGenerator) requestContext(caller string) map[string][]string {
+	ctx := map[string][]string{}
 	key := func(k string) string {
-		if g.chance(0.2) {
+		switch g.rng.IntN(5) {
+		case 0:
 			return strings.ToLower(k)
+		case 1:
+			return strings.ToUpper(k)
 		}
 		return k
 	}
@@ -659,21 +674,21 @@ func (g *policyGenerator) request(p, template policySpec) policy.Request {
 		if account == "" || g.chance(0.15) {
 			account = pickFrom(g, []string{accountOwn, accountForeign})
 		}
-		r.Context[key("aws:PrincipalAccount")] = []string{account}
+		ctx[key("aws:PrincipalAccount")] = []string{account}
 	}
 	if g.chance(0.5) {
-		r.Context[key("aws:SourceVpc")] = []string{pickFrom(g, []string{"vpc-111", "vpc-222"})}
+		ctx[key("aws:SourceVpc")] = []string{pickFrom(g, []string{"vpc-111", "vpc-222"})}
 	}
 	if g.chance(0.5) {
-		r.Context[key("aws:SecureTransport")] = []string{pickFrom(g, []string{"true", "false"})}
+		ctx[key("aws:SecureTransport")] = []string{pickFrom(g, []string{"true", "false"})}
 	}
 	if g.chance(0.3) {
-		r.Context[key("aws:TagKeys")] = pickSome(g, []string{"team", "env", "other"}, 2)
+		ctx[key("aws:TagKeys")] = pickSome(g, []string{"team", "env", "other"}, 2)
 	}
 	if g.chance(0.3) {
-		r.Context[key("aws:username")] = []string{pickFrom(g, []string{"alice", "app-x", "x"})}
+		ctx[key("aws:username")] = []string{pickFrom(g, []string{"alice", "app-x", "x"})}
 	}
-	return r
+	return ctx
 }
 
 func accountOfCaller(caller string) string {
