@@ -72,10 +72,6 @@ func readingNotes(policy, template *Document, notes *messages) {
 				if c.readsOneWay() {
 					continue
 				}
-				if notes.full() {
-					notes.count()
-					continue
-				}
 				if !c.Known() {
 					notes.add(fmt.Sprintf("%s %s: condition operator %q is unknown; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
 						d.whose, st.label(), c.Operator))

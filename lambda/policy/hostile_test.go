@@ -2,6 +2,8 @@ package policy_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -67,5 +69,27 @@ func BenchmarkCheckHostile(b *testing.B) {
 			}
 			b.ReportMetric(float64(size), "message-bytes")
 		})
+	}
+}
+
+func TestBrief(t *testing.T) {
+	t.Parallel()
+	var list []string
+	for i := range 20 {
+		list = append(list, fmt.Sprintf("reason %d", i), fmt.Sprintf("reason %d", i))
+	}
+	got := policy.Brief(list, 15)
+	if len(got) != 16 || got[14] != "reason 14" || got[15] != "and 5 more" {
+		t.Errorf("20 reasons, each twice: %q", got)
+	}
+	for _, long := range []string{strings.Repeat("a", 1000), strings.Repeat("<", 300), strings.Repeat("é", 600), strings.Repeat("😀", 400)} {
+		s := policy.Brief([]string{long}, 1)[0]
+		out, _ := json.Marshal(s)
+		if n := utf8.RuneCountInString(s); n > policy.MaxMessageLength || len(out) > 640+2 || !strings.HasSuffix(s, "…") || !utf8.ValidString(s) {
+			t.Errorf("%.10q…: cut to %d characters, %d bytes of JSON: %.20q", long, n, len(out), s)
+		}
+	}
+	if s := policy.Brief([]string{strings.Repeat("a", 512)}, 1)[0]; len(s) != 512 {
+		t.Errorf("a message of exactly 512 characters is cut to %d", len(s))
 	}
 }

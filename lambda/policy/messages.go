@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -22,8 +24,10 @@ const (
 type messages struct {
 	limit int
 	list  []string
-	seen  map[string]bool
 	more  int
+	// left holds a hash of each message left out, so that the count is of
+	// different ones; made only when the list overflows.
+	left map[uint64]bool
 }
 
 func newMessages(limit int) *messages { return &messages{limit: limit} }
@@ -32,23 +36,28 @@ func newMessages(limit int) *messages { return &messages{limit: limit} }
 // check it to skip building text nobody will read.
 func (m *messages) full() bool { return len(m.list) >= m.limit }
 
-// count records a message that is not built because the list is full.
+// count records a message that is not built because the list is full; the
+// caller knows it differs from every other.
 func (m *messages) count() { m.more++ }
 
 func (m *messages) add(s string) {
 	s = brief(s)
 	switch {
-	case m.seen[s]:
+	case slices.Contains(m.list, s): // a short list: a scan is enough
 	case m.full():
-		m.more++
-	default:
-		if m.seen == nil {
-			m.seen = map[string]bool{}
+		if m.left == nil {
+			m.left = map[uint64]bool{}
 		}
-		m.seen[s] = true
+		if h := maphash.String(messageSeed, s); !m.left[h] {
+			m.left[h] = true
+			m.more++
+		}
+	default:
 		m.list = append(m.list, s)
 	}
 }
+
+var messageSeed = maphash.MakeSeed()
 
 // result is the list with a last line for what was left out, nil when empty.
 func (m *messages) result() []string {
@@ -73,6 +82,9 @@ func Brief(list []string, limit int) []string {
 // brief cuts s to MaxMessageLength characters and maxMessageJSON bytes as
 // encoding/json would write it, marking the cut with an ellipsis.
 func brief(s string) string {
+	if plainAndShort(s) {
+		return s
+	}
 	chars, size, cut := 0, 0, -1
 	for i, r := range s {
 		if chars == MaxMessageLength-1 || size+jsonSize(r) > maxMessageJSON-len("…") {
@@ -87,6 +99,20 @@ func brief(s string) string {
 		}
 	}
 	return s
+}
+
+// plainAndShort reports whether s is short ASCII that JSON writes as it is,
+// the usual message, which needs no counting.
+func plainAndShort(s string) bool {
+	if len(s) > MaxMessageLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonSize is how many bytes encoding/json writes for r inside a string,
