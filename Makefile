@@ -60,9 +60,10 @@ GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 build:
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN) ./lambda
 
-## bench: the benchmarks on one core (policy engine, log-file decoding, one event through the handler), then cold start, peak memory and the arm64 bootstrap's size
+## bench: the benchmarks on one core (policy engine, hostile policies included, log-file decoding, one event through the handler), the heap of a sweep of hostile policies, then cold start, peak memory and the arm64 bootstrap's size
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./lambda/policy/ ./lambda/cloudtrail/ ./lambda/handler/
+	$(GO) test -count=1 -run '^TestHostileSweep$$' -v ./tests/ | grep -v '^=== '
 	$(GO) run ./tests/cmd/coldstart
 
 clean:
