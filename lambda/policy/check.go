@@ -252,7 +252,7 @@ func (s patternSet) universal() bool {
 }
 
 func (s patternSet) String() string {
-	list := joinBrief(s.texts, listBrief)
+	list := joinBrief(s.texts, MaxMessageLength)
 	switch {
 	case s.not && list == "":
 		return "everything"
@@ -264,8 +264,9 @@ func (s patternSet) String() string {
 	return list
 }
 
-// listBrief is how long a list inside a reason may grow, so that what
-// follows it (the resource, why) still fits and tells reasons apart.
+// listBrief is how long a list of the policy's inside a reason may grow, so
+// that what follows it (the resource, why) still fits and tells reasons
+// apart; a set prints up to a whole message.
 const listBrief = MaxMessageLength / 3
 
 // joinBrief joins texts with commas, stopping once the text is longer than limit.
