@@ -79,9 +79,10 @@ GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w'
 build:
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN) ./lambda
 
-## bench: the benchmarks on one core (policy engine, log-file decoding, one event through the handler), then cold start, peak memory and the arm64 bootstrap's size
+## bench: the benchmarks on one core (policy engine, hostile policies included, log-file decoding, one event through the handler), the heap of a sweep of hostile policies, then cold start, peak memory and the arm64 bootstrap's size
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./lambda/policy/ ./lambda/cloudtrail/ ./lambda/handler/
+	$(GO) test -count=1 -run '^TestHostileSweep$$' -v ./tests/badinput/ | grep -v '^=== '
 	$(GO) run ./tests/cmd/coldstart
 
 clean:
@@ -116,6 +117,19 @@ clean-event-ruler:
 	rm -rf tests/ruler/target .tools/m2
 
 clean: clean-event-ruler
+
+## oracle: iam-simulate, the IAM evaluator the policy engine's differential test answers to (tests/oracle/package.json), run on the Node.js 22 above
+ORACLE_TOOLS := .tools/oracle
+.PHONY: oracle
+oracle: $(ORACLE_TOOLS)/.installed
+
+$(ORACLE_TOOLS)/.installed: tests/oracle/package.json tests/oracle/package-lock.json
+	mkdir -p $(ORACLE_TOOLS)
+	cp tests/oracle/package.json tests/oracle/package-lock.json $(ORACLE_TOOLS)/
+	cd $(ORACLE_TOOLS) && npm ci --no-audit --no-fund
+	touch $@
+
+unit: oracle
 
 ## infra-lint-venv: cfn-lint, pinned in infra/requirements.txt
 infra-lint-venv: $(INFRA_VENV)/.installed

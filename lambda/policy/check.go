@@ -41,21 +41,27 @@ type Verdict struct {
 // more than this package knows (a union of template statements, an unknown
 // operator in the template, a Deny in the policy carving out an over-broad
 // Allow), it answers non-compliant; rewriting to the template is then safe.
+//
+// What it says is bounded whatever the policy: at most MaxReasons reasons
+// and MaxNotes notes, each at most MaxMessageLength characters, then a line
+// "and N more".
 func Check(policy, template *Document, mode Mode) Verdict {
-	var reasons []string
+	reasons := newMessages(MaxReasons)
 	if mode == Exact {
-		reasons = exactDifferences(policy, template)
+		exactDifferences(policy, template, reasons)
 	} else {
-		reasons = newChecker(policy, template).reasons()
+		newChecker(policy, template, reasons).run()
 	}
-	return Verdict{Compliant: len(reasons) == 0, Reasons: reasons, Notes: unknownOperatorNotes(policy, template)}
+	notes := newMessages(MaxNotes)
+	readingNotes(policy, template, notes)
+	return Verdict{Compliant: len(reasons.list) == 0, Reasons: reasons.result(), Notes: notes.result()}
 }
 
-// unknownOperatorNotes names each condition operator this package does not
-// know. In the policy's Allows such a condition can only narrow, so it is left
-// out; a template condition is met only by the very same condition.
-func unknownOperatorNotes(policy, template *Document) []string {
-	var notes []string
+// readingNotes names each condition this package cannot read one way: an
+// operator it does not know, a key beyond ASCII. In the policy's Allows such
+// a condition can only narrow, so it is left out; in its Denies it takes
+// nothing back; a template condition is met only by the very same condition.
+func readingNotes(policy, template *Document, notes *messages) {
 	for _, d := range []struct {
 		whose string
 		doc   *Document
@@ -63,14 +69,19 @@ func unknownOperatorNotes(policy, template *Document) []string {
 		for i := range d.doc.Statements {
 			st := &d.doc.Statements[i]
 			for _, c := range st.Conditions {
+				if c.readsOneWay() {
+					continue
+				}
 				if !c.Known() {
-					notes = append(notes, fmt.Sprintf("%s %s: condition operator %q is unknown; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
+					notes.add(fmt.Sprintf("%s %s: condition operator %q is unknown; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
 						d.whose, st.label(), c.Operator))
+				} else {
+					notes.add(fmt.Sprintf("%s %s: condition key %q has characters beyond ASCII, which case-insensitive readers may fold differently; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
+						d.whose, st.label(), c.Key))
 				}
 			}
 		}
 	}
-	return notes
 }
 
 // A patternSet is the compiled Action/NotAction or Resource/NotResource of one statement.
@@ -81,18 +92,33 @@ type patternSet struct {
 	patterns []pattern
 }
 
-// compiledStatement holds a statement's sets under one reading.
+// compiledStatement holds a statement's sets under one reading, and the
+// parts of it that every reading shares, taken apart once.
 type compiledStatement struct {
 	*Statement
 	actions, resources patternSet
+	awsEntries         []awsEntry
+	conditions         []compiledCondition
+}
+
+// compiledCondition is a condition with its operator taken apart and its key folded.
+type compiledCondition struct {
+	*Condition
+	op  operator
+	key string
 }
 
 // compileStatement compiles for an over-approximation (wide) or an
 // under-approximation (!wide) of what the statement reaches.
 func compileStatement(st *Statement, version string, wide bool) compiledStatement {
 	cs := compiledStatement{Statement: st,
-		actions:   patternSet{not: st.Action.Not, foldCase: true, texts: make([]string, 0, len(st.Action.Values)), patterns: make([]pattern, 0, len(st.Action.Values))},
-		resources: patternSet{not: st.Resource.Not, texts: make([]string, 0, len(st.Resource.Values)), patterns: make([]pattern, 0, len(st.Resource.Values))},
+		actions:    patternSet{not: st.Action.Not, foldCase: true, texts: make([]string, 0, len(st.Action.Values)), patterns: make([]pattern, 0, len(st.Action.Values))},
+		resources:  patternSet{not: st.Resource.Not, texts: make([]string, 0, len(st.Resource.Values)), patterns: make([]pattern, 0, len(st.Resource.Values))},
+		awsEntries: readAWSEntries(st.Principal.AWS),
+	}
+	for i := range st.Conditions {
+		c := &st.Conditions[i]
+		cs.conditions = append(cs.conditions, compiledCondition{Condition: c, op: parseOperator(c.Operator), key: foldKey(c.Key)})
 	}
 	for _, a := range st.Action.Values {
 		cs.actions.texts = append(cs.actions.texts, a)
@@ -140,7 +166,7 @@ func sameText(a, b string, foldCase bool) bool {
 	if strings.Contains(a, "${") {
 		return false
 	}
-	return a == b || foldCase && strings.EqualFold(a, b)
+	return a == b || foldCase && equalASCIIFold(a, b)
 }
 
 // contains reports, soundly, whether the set takes in all of other.
@@ -226,7 +252,7 @@ func (s patternSet) universal() bool {
 }
 
 func (s patternSet) String() string {
-	list := strings.Join(s.texts, ", ")
+	list := joinBrief(s.texts, MaxMessageLength)
 	switch {
 	case s.not && list == "":
 		return "everything"
@@ -238,15 +264,44 @@ func (s patternSet) String() string {
 	return list
 }
 
+// listBrief is how long a list of the policy's inside a reason may grow, so
+// that what follows it (the resource, why) still fits and tells reasons
+// apart; a set prints up to a whole message.
+const listBrief = MaxMessageLength / 3
+
+// joinBrief joins texts with commas, stopping once the text is longer than limit.
+func joinBrief(texts []string, limit int) string {
+	var b strings.Builder
+	for i, t := range texts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if b.Len() > limit {
+			fmt.Fprintf(&b, "… (%d in all)", len(texts))
+			break
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+// checker holds one Check in Subset mode: the four readings of the two
+// documents, and what it has worked out so far, so that no pair of
+// statements is compared twice.
 type checker struct {
 	policyAllows, policyDenies     []compiledStatement
 	templateAllows, templateDenies []compiledStatement
+	partition                      string // the template's, in which account principals are read
+	reasons                        *messages
+	indexes                        map[*Statement]*principalIndex
 }
 
 // compiledDocument holds a document's statements compiled under both
 // readings: wide (what they may reach) and narrow (what they surely reach).
 type compiledDocument struct {
 	allowsWide, allowsNarrow, deniesWide, deniesNarrow []compiledStatement
+	partition                                          string
+	requests                                           []requestPatterns // by statement, for Evaluate
 }
 
 // compile returns the document's compiled form, making it on first use for
@@ -255,10 +310,11 @@ func (d *Document) compile() *compiledDocument {
 	if cd := d.compiled.Load(); cd != nil {
 		return cd
 	}
-	cd := &compiledDocument{}
+	cd := &compiledDocument{partition: documentPartition(d)}
 	for i := range d.Statements {
 		st := &d.Statements[i]
 		wide, narrow := compileStatement(st, d.Version, true), compileStatement(st, d.Version, false)
+		cd.requests = append(cd.requests, compileRequestPatterns(st, d.Version, wide.actions.patterns))
 		if st.Effect == Allow {
 			cd.allowsWide, cd.allowsNarrow = append(cd.allowsWide, wide), append(cd.allowsNarrow, narrow)
 		} else {
@@ -272,73 +328,135 @@ func (d *Document) compile() *compiledDocument {
 // newChecker reads the policy widely (its Allows reach at most this, its
 // Denies at least that) and the template narrowly, so that every doubt
 // counts against compliance.
-func newChecker(policy, template *Document) *checker {
+func newChecker(policy, template *Document, reasons *messages) *checker {
 	p, t := policy.compile(), template.compile()
 	return &checker{
 		policyAllows: p.allowsWide, policyDenies: p.deniesNarrow,
 		templateAllows: t.allowsNarrow, templateDenies: t.deniesWide,
+		partition: t.partition, reasons: reasons,
 	}
 }
 
-func (c *checker) reasons() []string {
-	var reasons []string
-	for _, s := range c.policyAllows {
-		reasons = append(reasons, c.escapesFromAllows(s)...)
-		reasons = append(reasons, c.escapesFromDenies(s)...)
+func (c *checker) run() {
+	for i := range c.policyAllows {
+		s := &c.policyAllows[i]
+		c.escapesFromAllows(s)
+		c.escapesFromDenies(s)
 	}
-	return reasons
 }
 
-// escapesFromAllows lists what an Allow of the policy reaches outside the
-// template's Allow statements, each piece of it covered by one of them.
-func (c *checker) escapesFromAllows(s compiledStatement) []string {
+// noRoom counts a reason that will not be kept, so that the caller can
+// skip building its text: a policy may have thousands.
+func (c *checker) noRoom() bool {
+	if c.reasons.full() {
+		c.reasons.count()
+		return true
+	}
+	return false
+}
+
+// principalWithin reports, soundly, whether every caller inner names is named
+// by outer, reading account principals in the template's partition.
+func (c *checker) principalWithin(inner, outer *compiledStatement) bool {
+	ip, op := inner.Principal, outer.Principal
+	if !ip.Present && !op.Present {
+		return true // both left out: the same principals, whatever AWS reads there
+	}
+	if !op.Present || op.Not {
+		return false
+	}
+	if op.Any {
+		return true
+	}
+	if !ip.Present || ip.Not || ip.Any {
+		return false
+	}
+	idx := c.indexes[outer.Statement]
+	if idx == nil {
+		if c.indexes == nil {
+			c.indexes = map[*Statement]*principalIndex{}
+		}
+		idx = newPrincipalIndex(op, outer.awsEntries, c.partition)
+		c.indexes[outer.Statement] = idx
+	}
+	return idx.takesIn(ip, inner.awsEntries, c.partition)
+}
+
+// escapesFromAllows reports what an Allow of the policy reaches outside the
+// template's Allow statements, each (action, resource) piece of it covered
+// by one of them. Whether a template Allow covers a piece splits into
+// whether it takes in the action and the resource, so each is worked out
+// once per template Allow: the cost grows with actions plus resources, not
+// with their product.
+func (c *checker) escapesFromAllows(s *compiledStatement) {
 	// Conditions on the policy's Allow only narrow it, so they are left out
 	// here; the template's conditions must follow from the policy's.
-	covers := func(a compiledStatement, actions, resources patternSet) bool {
-		return a.actions.contains(actions) && a.resources.contains(resources) &&
-			principalWithin(s.Principal, a.Principal) && conditionsImply(s.Conditions, a.Conditions)
+	fits := func(a *compiledStatement) bool {
+		return c.principalWithin(s, a) && conditionsImply(s.conditions, a.conditions)
 	}
 	if s.actions.not || s.resources.not {
-		for _, a := range c.templateAllows {
-			if covers(a, s.actions, s.resources) {
-				return nil
+		for i := range c.templateAllows {
+			a := &c.templateAllows[i]
+			if a.actions.contains(s.actions) && a.resources.contains(s.resources) && fits(a) {
+				return
 			}
 		}
-		return []string{fmt.Sprintf("%s allows %s on %s%s, which reaches beyond the template: %s",
-			s.label(), s.actions, s.resources, principalNote(s.Principal), c.templateAllowSummary())}
+		if !c.noRoom() {
+			c.reasons.add(fmt.Sprintf("%s allows %s on %s%s, which reaches beyond the template: %s",
+				s.label(), s.actions, s.resources, principalNote(s.Principal), c.templateAllowSummary()))
+		}
+		return
 	}
-	var reasons []string
+	var actionsIn, resourcesIn []*stateSet // per fitting template Allow
+	for i := range c.templateAllows {
+		a := &c.templateAllows[i]
+		if !fits(a) {
+			continue
+		}
+		actionsIn = append(actionsIn, eachContained(a.actions, s.actions))
+		resourcesIn = append(resourcesIn, eachContained(a.resources, s.resources))
+	}
+	covered := newStateSet(len(s.actions.patterns))
+	var escaping []string
 	for ri := range s.resources.patterns {
-		var escaping []string
-		var why string
-		for ai := range s.actions.patterns {
-			actions, resources := s.actions.single(ai), s.resources.single(ri)
-			covered := false
-			for _, a := range c.templateAllows {
-				if covers(a, actions, resources) {
-					covered = true
-					break
-				}
-			}
-			if !covered {
-				escaping = append(escaping, s.actions.texts[ai])
-				why = c.whyNotCovered(s, actions, resources)
+		covered.clear()
+		for i := range actionsIn {
+			if resourcesIn[i].has(ri) {
+				covered.union(actionsIn[i])
 			}
 		}
-		if len(escaping) > 0 {
-			reasons = append(reasons, fmt.Sprintf("%s allows %s on %s%s, %s",
-				s.label(), strings.Join(escaping, ", "), s.resources.texts[ri], principalNote(s.Principal), why))
+		escaping = escaping[:0]
+		last := -1
+		for ai := range s.actions.patterns {
+			if !covered.has(ai) {
+				escaping, last = append(escaping, s.actions.texts[ai]), ai
+			}
+		}
+		if last < 0 || c.noRoom() {
+			continue
+		}
+		c.reasons.add(fmt.Sprintf("%s allows %s on %s%s, %s", s.label(), joinBrief(escaping, listBrief), s.resources.texts[ri],
+			principalNote(s.Principal), c.whyNotCovered(s, s.actions.single(last), s.resources.single(ri))))
+	}
+}
+
+// eachContained marks the members of list (a plain list) that set contains.
+func eachContained(set, list patternSet) *stateSet {
+	in := newStateSet(len(list.patterns))
+	for i, x := range list.patterns {
+		if set.containsOne(list.texts[i], x) {
+			in.add(i)
 		}
 	}
-	return reasons
+	return in
 }
 
 // whyNotCovered explains the first test that fails against the template's
 // Allow statements that reach the action at all.
-func (c *checker) whyNotCovered(s compiledStatement, actions, resources patternSet) string {
-	var sameAction []compiledStatement
-	for _, a := range c.templateAllows {
-		if a.actions.contains(actions) {
+func (c *checker) whyNotCovered(s *compiledStatement, actions, resources patternSet) string {
+	var sameAction []*compiledStatement
+	for i := range c.templateAllows {
+		if a := &c.templateAllows[i]; a.actions.contains(actions) {
 			sameAction = append(sameAction, a)
 		}
 	}
@@ -351,7 +469,7 @@ func (c *checker) whyNotCovered(s compiledStatement, actions, resources patternS
 			where = append(where, a.resources.String())
 			continue
 		}
-		if !principalWithin(s.Principal, a.Principal) {
+		if !c.principalWithin(s, a) {
 			return fmt.Sprintf("where the template allows it only for principal %s", a.Principal)
 		}
 		return fmt.Sprintf("without the condition the template requires there (%s)", conditionSummary(a.Conditions))
@@ -367,7 +485,7 @@ func (c *checker) templateAllowSummary() string {
 	if len(parts) == 0 {
 		return "nothing"
 	}
-	return strings.Join(parts, "; ")
+	return joinBrief(parts, MaxMessageLength)
 }
 
 func principalNote(p Principal) string {
@@ -377,13 +495,26 @@ func principalNote(p Principal) string {
 	return " for " + p.String()
 }
 
-// escapesFromDenies lists what an Allow of the policy reaches inside a Deny
-// of the template without a Deny of the policy taking it back.
-func (c *checker) escapesFromDenies(s compiledStatement) []string {
-	var reasons []string
-	for _, d := range c.templateDenies {
+// escapesFromDenies reports what an Allow of the policy reaches inside a
+// Deny of the template without a Deny of the policy taking it back.
+func (c *checker) escapesFromDenies(s *compiledStatement) {
+	for di := range c.templateDenies {
+		d := &c.templateDenies[di]
 		if !s.actions.intersects(d.actions) || !s.resources.intersects(d.resources) {
 			continue
+		}
+		// Whether a policy Deny applies to the callers and conditions of
+		// both s and d depends on neither piece: work it out once per Deny.
+		premises := append(append([]compiledCondition(nil), s.conditions...), d.conditions...)
+		applies := make([]int8, len(c.policyDenies)) // 0 unknown, 1 yes, -1 no
+		takesBack := func(pd int) bool {
+			if applies[pd] == 0 {
+				applies[pd] = -1
+				if c.denyApplies(s, d, &c.policyDenies[pd], premises) {
+					applies[pd] = 1
+				}
+			}
+			return applies[pd] == 1
 		}
 		var missing []string
 		for _, actions := range d.actions.pieces() {
@@ -391,74 +522,45 @@ func (c *checker) escapesFromDenies(s compiledStatement) []string {
 				continue
 			}
 			for _, resources := range d.resources.pieces() {
-				if s.resources.intersects(resources) && !c.policyDeniesAll(s, d, actions, resources) {
+				if s.resources.intersects(resources) && !c.policyDeniesAll(actions, resources, takesBack) {
 					missing = append(missing, actions.String())
 					break
 				}
 			}
 		}
-		if len(missing) > 0 {
+		if len(missing) > 0 && !c.noRoom() {
 			where := ""
 			if !d.resources.universal() {
 				where = " on " + d.resources.String()
 			}
-			reasons = append(reasons, fmt.Sprintf("%s allows %s%s, which the template denies in %s, and no Deny in the policy takes it back",
-				s.label(), strings.Join(missing, ", "), where, d.label()))
+			c.reasons.add(fmt.Sprintf("%s allows %s%s, which the template denies in %s, and no Deny in the policy takes it back",
+				s.label(), joinBrief(missing, listBrief), where, d.label()))
 		}
 	}
-	return reasons
 }
 
-// policyDeniesAll reports whether some Deny of the policy applies to at least
-// every request where both the policy's Allow s and the template's Deny d
-// apply, for the given actions and resources.
-func (c *checker) policyDeniesAll(s, d compiledStatement, actions, resources patternSet) bool {
-	premises := append(append([]Condition(nil), s.Conditions...), d.Conditions...)
-	for _, pd := range c.policyDenies {
-		if pd.actions.contains(actions) && pd.resources.contains(resources) &&
-			(principalWithin(s.Principal, pd.Principal) || principalWithin(d.Principal, pd.Principal)) &&
-			conditionsImply(premises, pd.Conditions) {
+// denyApplies reports whether the policy's Deny pd applies to every caller
+// and condition for which both the policy's Allow s and the template's Deny
+// d apply. A Deny with a condition that may be read two ways takes nothing back.
+func (c *checker) denyApplies(s, d, pd *compiledStatement, premises []compiledCondition) bool {
+	for _, r := range pd.conditions {
+		if !r.readsOneWay() {
+			return false
+		}
+	}
+	return (c.principalWithin(s, pd) || c.principalWithin(d, pd)) && conditionsImply(premises, pd.conditions)
+}
+
+// policyDeniesAll reports whether some Deny of the policy that takesBack
+// covers the given actions and resources.
+func (c *checker) policyDeniesAll(actions, resources patternSet, takesBack func(int) bool) bool {
+	for i := range c.policyDenies {
+		pd := &c.policyDenies[i]
+		if pd.actions.contains(actions) && pd.resources.contains(resources) && takesBack(i) {
 			return true
 		}
 	}
 	return false
-}
-
-// principalWithin reports, soundly, whether every caller inner names is named
-// by outer.
-func principalWithin(inner, outer Principal) bool {
-	if !inner.Present && !outer.Present {
-		return true // both left out: the same principals, whatever AWS reads there
-	}
-	if !outer.Present || outer.Not {
-		return false
-	}
-	if outer.Any {
-		return true
-	}
-	if !inner.Present || inner.Not || inner.Any {
-		return false
-	}
-	for _, e := range inner.AWS {
-		covered := false
-		for _, o := range outer.AWS {
-			if e == o || accountCovers(o, e) {
-				covered = true
-				break
-			}
-		}
-		if !covered {
-			return false
-		}
-	}
-	return listWithin(inner.Service, outer.Service) && listWithin(inner.Federated, outer.Federated) &&
-		listWithin(inner.CanonicalUser, outer.CanonicalUser)
-}
-
-// accountCovers reports whether the account entry outer takes in the entry inner.
-func accountCovers(outer, inner string) bool {
-	account, ok := wholeAccount(outer)
-	return ok && accountOf(inner) == account
 }
 
 func listWithin(inner, outer []string) bool {
@@ -479,7 +581,7 @@ func listWithin(inner, outer []string) bool {
 
 // conditionsImply reports, soundly, whether the premises make every one of
 // the required conditions hold.
-func conditionsImply(premises, required []Condition) bool {
+func conditionsImply(premises, required []compiledCondition) bool {
 	for _, r := range required {
 		implied := false
 		for _, p := range premises {
@@ -497,14 +599,14 @@ func conditionsImply(premises, required []Condition) bool {
 
 // conditionImplies recognises the safe cases: the same condition, or the same
 // operator and key with values that narrow it further.
-func conditionImplies(p, r Condition) bool {
-	if !strings.EqualFold(p.Key, r.Key) {
+func conditionImplies(p, r compiledCondition) bool {
+	if p.key != r.key {
 		return false
 	}
 	if p.Operator == r.Operator && sameStrings(p.Values, r.Values) {
 		return true
 	}
-	po, ro := parseOperator(p.Operator), parseOperator(r.Operator)
+	po, ro := p.op, r.op
 	if po.base == "" || po.base != ro.base || po.qualifier != ro.qualifier || po.qualifier == allValues {
 		return false
 	}
@@ -524,8 +626,22 @@ func sameStrings(a, b []string) bool {
 	return subsetOfStrings(a, b) && subsetOfStrings(b, a)
 }
 
+// subsetOfStrings reports whether every string of a is in b, in time linear
+// in both: a policy may list thousands of condition values.
 func subsetOfStrings(a, b []string) bool {
-	return listWithin(a, b)
+	if len(a)*len(b) <= 256 {
+		return listWithin(a, b)
+	}
+	in := make(map[string]bool, len(b))
+	for _, v := range b {
+		in[v] = true
+	}
+	for _, v := range a {
+		if !in[v] {
+			return false
+		}
+	}
+	return true
 }
 
 func conditionSummary(conds []Condition) string {
@@ -533,5 +649,5 @@ func conditionSummary(conds []Condition) string {
 	for _, c := range conds {
 		parts = append(parts, fmt.Sprintf("%s %s %s", c.Operator, c.Key, strings.Join(c.Values, "|")))
 	}
-	return strings.Join(parts, "; ")
+	return joinBrief(parts, listBrief)
 }

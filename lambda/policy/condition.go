@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // operator is a condition operator taken apart: ForAnyValue:StringLikeIfExists
@@ -61,31 +62,24 @@ var baseOperators = map[string]baseOperator{
 	"Null":                      {family: "null"},
 }
 
-// canonicalOperator maps a lower-cased operator name to its canonical spelling.
-var canonicalOperator = func() map[string]string {
-	m := make(map[string]string, len(baseOperators))
-	for name := range baseOperators {
-		m[strings.ToLower(name)] = name
-	}
-	return m
-}()
-
-// parseOperator takes an operator apart; base is empty when the operator is unknown.
+// parseOperator takes an operator apart; base is empty when the operator is
+// unknown. Operator names are matched exactly: IAM rejects "stringEquals",
+// so a spelling it would not accept is no operator this package knows.
 func parseOperator(name string) operator {
 	var op operator
 	rest := name
-	lower := strings.ToLower(rest)
 	switch {
-	case strings.HasPrefix(lower, "foranyvalue:"):
+	case strings.HasPrefix(rest, "ForAnyValue:"):
 		op.qualifier, rest = anyValue, rest[len("ForAnyValue:"):]
-	case strings.HasPrefix(lower, "forallvalues:"):
+	case strings.HasPrefix(rest, "ForAllValues:"):
 		op.qualifier, rest = allValues, rest[len("ForAllValues:"):]
 	}
-	lower = strings.ToLower(rest)
-	if strings.HasSuffix(lower, "ifexists") && lower != "ifexists" {
-		op.ifExists, lower = true, lower[:len(lower)-len("ifexists")]
+	if base, ok := strings.CutSuffix(rest, "IfExists"); ok {
+		op.ifExists, rest = true, base
 	}
-	op.base = canonicalOperator[lower]
+	if _, known := baseOperators[rest]; known {
+		op.base = rest
+	}
 	if op.base == "Null" && (op.ifExists || op.qualifier != noQualifier) {
 		op.base = "" // NullIfExists and ForAnyValue:Null mean nothing
 	}
@@ -95,15 +89,36 @@ func parseOperator(name string) operator {
 // Known reports whether this package can evaluate the condition's operator.
 func (c Condition) Known() bool { return parseOperator(c.Operator).base != "" }
 
-// holds decides the condition for a request context, whose keys are lower-cased.
-// It is only called for known operators.
+// foldKey is the one spelling of a condition key under which keys compare:
+// IAM documents keys as case-insensitive, and that is ASCII case. Unicode
+// folding would make "aws:ſourceVpc" (long s) the key aws:SourceVpc.
+// Check, Evaluate, Parse and Normalize all compare keys through it.
+func foldKey(key string) string { return asciiLowerString(key) }
+
+// readsOneWay reports whether the condition means the same to any reader
+// that follows IAM's documentation: an operator this package knows, and a
+// key of ASCII characters, which folds alike under ASCII and Unicode rules.
+func (c Condition) readsOneWay() bool {
+	if !c.Known() {
+		return false
+	}
+	for i := 0; i < len(c.Key); i++ {
+		if c.Key[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// holds decides the condition for a request context, whose keys are folded
+// by foldKey. It is only called for known operators.
 func (c Condition) holds(ctx map[string][]string) bool {
 	op := parseOperator(c.Operator)
 	base := baseOperators[op.base]
-	got, present := ctx[strings.ToLower(c.Key)]
+	got, present := ctx[foldKey(c.Key)]
 	present = present && len(got) > 0
 	if base.family == "null" {
-		wantAbsent := len(c.Values) > 0 && strings.EqualFold(c.Values[0], "true")
+		wantAbsent := len(c.Values) > 0 && asciiLowerString(c.Values[0]) == "true"
 		return wantAbsent != present
 	}
 	if !present {
@@ -173,7 +188,7 @@ func matchValue(base baseOperator, want, got string) bool {
 	case "arn":
 		return arnMatch(want, got)
 	case "bool":
-		return strings.EqualFold(want, got)
+		return asciiLowerString(want) == asciiLowerString(got)
 	case "binary":
 		w, err1 := base64.StdEncoding.DecodeString(want)
 		g, err2 := base64.StdEncoding.DecodeString(got)

@@ -44,6 +44,12 @@ func (d Decision) String() string {
 // Evaluate decides a request as IAM does for a resource policy: an explicit
 // Deny wins, then an Allow, and otherwise the request is implicitly denied.
 func (d *Document) Evaluate(r Request) (Decision, error) {
+	return d.evaluate(r, request)
+}
+
+// evaluate is Evaluate with resources read as how says, for tests that ask
+// what AWS would decide under each reading its documentation leaves open.
+func (d *Document) evaluate(r Request, how reading) (Decision, error) {
 	// Keys ignore case; a key given in several spellings gets all their
 	// values, in a fixed order so that the answer never depends on map order.
 	ctx := make(map[string][]string, len(r.Context))
@@ -53,13 +59,14 @@ func (d *Document) Evaluate(r Request) (Decision, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		lower := strings.ToLower(k)
-		ctx[lower] = append(ctx[lower], r.Context[k]...)
+		folded := foldKey(k)
+		ctx[folded] = append(ctx[folded], r.Context[k]...)
 	}
+	compiled := d.compile().requests
 	var allow *Statement
 	for i := range d.Statements {
 		st := &d.Statements[i]
-		applies, err := st.applies(r, d.Version, ctx)
+		applies, err := st.applies(r, d.Version, ctx, how, compiled[i])
 		if err != nil {
 			return Decision{}, err
 		}
@@ -76,14 +83,31 @@ func (d *Document) Evaluate(r Request) (Decision, error) {
 	return Decision{Allowed: allow != nil, Statement: allow}, nil
 }
 
-func (st *Statement) applies(r Request, version string, ctx map[string][]string) (bool, error) {
+// requestPatterns are a statement's patterns as Evaluate reads them, made
+// once: a resource with a policy variable (nil here) is made per request.
+type requestPatterns struct {
+	actions, resources []pattern
+}
+
+func compileRequestPatterns(st *Statement, version string, actions []pattern) requestPatterns {
+	rp := requestPatterns{actions: actions, resources: make([]pattern, len(st.Resource.Values))}
+	for i, res := range st.Resource.Values {
+		if version == Version2012 && strings.Contains(res, "${") {
+			continue
+		}
+		rp.resources[i], _ = compileResource(res, version, request, nil)
+	}
+	return rp
+}
+
+func (st *Statement) applies(r Request, version string, ctx map[string][]string, how reading, compiled requestPatterns) (bool, error) {
 	if !st.Principal.matches(r.Principal) {
 		return false, nil
 	}
 	action := asciiLowerString(r.Action)
 	inActions := false
-	for _, a := range st.Action.Values {
-		if compileGlob(a, true).match(action) {
+	for _, p := range compiled.actions {
+		if p.match(action) {
 			inActions = true
 			break
 		}
@@ -92,8 +116,13 @@ func (st *Statement) applies(r Request, version string, ctx map[string][]string)
 		return false, nil
 	}
 	inResources := false
-	for _, res := range st.Resource.Values {
-		if p, ok := compileResource(res, version, request, ctx); ok && p.match(r.Resource) {
+	for i, res := range st.Resource.Values {
+		p, ok := compiled.resources[i], true
+		if p == nil || how != request {
+			p, ok = compileResource(res, version, how, ctx)
+		}
+		// A pattern whose variable has no value in the request matches nothing.
+		if ok && p.match(r.Resource) {
 			inResources = true
 			break
 		}
@@ -127,7 +156,7 @@ func (p Principal) names(caller string) bool {
 		return false
 	}
 	for _, entry := range p.AWS {
-		if awsPrincipalCovers(entry, caller) {
+		if awsPrincipalCovers(readAWSEntry(entry), caller) {
 			return true
 		}
 	}
@@ -139,52 +168,4 @@ func (p Principal) names(caller string) bool {
 		}
 	}
 	return false
-}
-
-// awsPrincipalCovers reports whether a principal entry (an account ID or IAM
-// ARN) takes in the caller: an account takes in all of its identities; a role
-// takes in its sessions, whose STS ARNs drop the role's path.
-func awsPrincipalCovers(entry, caller string) bool {
-	if entry == caller {
-		return true
-	}
-	if account, ok := wholeAccount(entry); ok {
-		return accountOf(caller) == account
-	}
-	e := strings.SplitN(entry, ":", 6)
-	c := strings.SplitN(caller, ":", 6)
-	if len(e) != 6 || len(c) != 6 || e[1] != c[1] || e[4] != c[4] {
-		return false
-	}
-	role, isRole := strings.CutPrefix(e[5], "role/")
-	session, isSession := strings.CutPrefix(c[5], "assumed-role/")
-	if !isRole || !isSession || e[2] != "iam" || c[2] != "sts" {
-		return false
-	}
-	roleName := role[strings.LastIndexByte(role, '/')+1:]
-	sessionRole, _, _ := strings.Cut(session, "/")
-	return sessionRole == roleName
-}
-
-// wholeAccount recognises "111122223333" and "arn:aws:iam::111122223333:root".
-func wholeAccount(entry string) (string, bool) {
-	if isAccountID(entry) {
-		return entry, true
-	}
-	parts := strings.SplitN(entry, ":", 6)
-	if len(parts) == 6 && parts[2] == "iam" && parts[5] == "root" && isAccountID(parts[4]) {
-		return parts[4], true
-	}
-	return "", false
-}
-
-func accountOf(principal string) string {
-	if isAccountID(principal) {
-		return principal
-	}
-	parts := strings.SplitN(principal, ":", 6)
-	if len(parts) == 6 && isAccountID(parts[4]) {
-		return parts[4]
-	}
-	return ""
 }

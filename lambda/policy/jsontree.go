@@ -11,8 +11,10 @@ import (
 // decodeTree reads the JSON in one pass into maps, lists, strings,
 // json.Numbers, booleans and nils, the tree encoding/json would build with
 // UseNumber. It rejects what encoding/json would quietly accept: duplicate
-// keys (AWS and this package might keep different copies), nesting deeper than
-// any policy needs, and trailing data. The caller has checked that data is
+// keys (AWS and this package might keep different copies), \u escapes of
+// lone UTF-16 surrogates (encoding/json turns each into U+FFFD, so two
+// different texts would read as one), nesting deeper than any policy needs,
+// and trailing data. The caller has checked that data is
 // valid UTF-8.
 //
 // It is written by hand because it runs once per endpoint of a sweep:
@@ -228,8 +230,8 @@ func (d *treeDecoder) digits() {
 }
 
 // str reads a string. Most policy strings have no escapes and are copied
-// once; escapes are decoded as encoding/json does, an unpaired surrogate
-// included (it becomes U+FFFD).
+// once; escapes are decoded as encoding/json does, except that an unpaired
+// surrogate is an error.
 func (d *treeDecoder) str() (string, error) {
 	d.pos++ // "
 	start := d.pos
@@ -286,12 +288,16 @@ func (d *treeDecoder) escapedStr(start int) (string, error) {
 		case 't':
 			b.WriteByte('\t')
 		case 'u':
+			escape := d.pos - 2
 			r, err := d.hex4()
 			if err != nil {
 				return "", err
 			}
 			if utf16.IsSurrogate(r) {
-				r = d.lowSurrogate(r)
+				if r = d.lowSurrogate(r); r == utf8.RuneError {
+					return "", &ParseError{Field: d.pathText(), Problem: fmt.Sprintf(
+						"%s at offset %d is half of a UTF-16 surrogate pair: a text that cannot be read exactly", d.data[escape:escape+6], escape)}
+				}
 			}
 			b.WriteRune(r)
 		default:
@@ -303,7 +309,8 @@ func (d *treeDecoder) escapedStr(start int) (string, error) {
 }
 
 // lowSurrogate completes the high surrogate r with a \uXXXX low surrogate
-// that follows, consuming it; otherwise r stands alone and is U+FFFD.
+// that follows, consuming it; otherwise r stands alone and the answer is
+// U+FFFD.
 func (d *treeDecoder) lowSurrogate(r rune) rune {
 	if d.pos+6 > len(d.data) || d.data[d.pos] != '\\' || d.data[d.pos+1] != 'u' {
 		return utf8.RuneError

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strings"
@@ -29,9 +30,9 @@ var treeSeeds = []string{
 }
 
 // FuzzDecodeTree holds decodeTree to encoding/json. On valid UTF-8 it accepts
-// exactly the documents encoding/json accepts, less those with a duplicate key
-// or nested too deep, and it builds the tree encoding/json builds with
-// UseNumber.
+// exactly the documents encoding/json accepts, less those with a duplicate
+// key, a lone surrogate escape or nested too deep, and it builds the tree
+// encoding/json builds with UseNumber.
 //
 //	go test ./lambda/policy -run x -fuzz FuzzDecodeTree -fuzztime 120s
 func FuzzDecodeTree(f *testing.F) {
@@ -50,6 +51,10 @@ func FuzzDecodeTree(f *testing.F) {
 				t.Fatalf("%q: error %v is not a *ParseError", data, err)
 			}
 			if pe.Problem == "duplicate key" || strings.HasPrefix(pe.Problem, "nested deeper than") {
+				return
+			}
+			if strings.Contains(pe.Problem, "surrogate") {
+				mustHoldLoneSurrogate(t, data)
 				return
 			}
 			if valid {
@@ -72,6 +77,22 @@ func FuzzDecodeTree(f *testing.F) {
 	})
 }
 
+// mustHoldLoneSurrogate fails when encoding/json accepts data and reads no
+// U+FFFD that data does not spell itself: the mark of a lone surrogate escape.
+func mustHoldLoneSurrogate(t *testing.T, data []byte) {
+	t.Helper()
+	var tree any
+	if err := json.Unmarshal(data, &tree); err != nil {
+		return // invalid anyway; the surrogate came first
+	}
+	if bytes.Contains(data, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(data), []byte(`\ufffd`)) {
+		return // U+FFFD is spelled in the input: nothing to tell apart
+	}
+	if !strings.Contains(fmt.Sprint(tree), "\uFFFD") {
+		t.Fatalf("%q: rejected for a lone surrogate, but encoding/json reads no U+FFFD in it", data)
+	}
+}
+
 func TestDecodeTreeErrors(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{``, "invalid policy: not valid JSON: unexpected end of input at offset 0"},
@@ -86,6 +107,9 @@ func TestDecodeTreeErrors(t *testing.T) {
 		{`{"Statement":[{"Effect":"Deny","Effect":"Allow"}]}`, "invalid policy: Statement[0].Effect: duplicate key"},
 		{`[[{"a":[1,{"b":1,"b":2}]}]]`, "invalid policy: [0][0].a[1].b: duplicate key"},
 		{strings.Repeat("[", 33) + "1" + strings.Repeat("]", 33), "invalid policy: " + strings.Repeat("[0]", 33) + ": nested deeper than 32 levels"},
+		{`{"Statement":[{"Resource":["a","x\udc00"]}]}`, `invalid policy: Statement[0].Resource[1]: \udc00 at offset 33 is half of a UTF-16 surrogate pair: a text that cannot be read exactly`},
+		{`{"a":"\ud800\u0041"}`, `invalid policy: a: \ud800 at offset 6 is half of a UTF-16 surrogate pair: a text that cannot be read exactly`},
+		{`{"\udbff":1}`, `invalid policy: \udbff at offset 2 is half of a UTF-16 surrogate pair: a text that cannot be read exactly`},
 	}
 	for _, c := range cases {
 		_, err := decodeTree([]byte(c.in))

@@ -9,8 +9,8 @@ import (
 )
 
 // Normalize returns a copy in canonical form: actions lower-cased, every list
-// sorted and without duplicates, condition keys lower-cased and operators in
-// their canonical spelling. Two policies that differ only in those respects
+// sorted and without duplicates, condition keys lower-cased (ASCII only, as
+// everywhere keys compare). Two policies that differ only in those respects
 // normalize to the same document.
 func (d *Document) Normalize() *Document {
 	out := &Document{Version: d.Version, ID: d.ID}
@@ -23,12 +23,12 @@ func (d *Document) Normalize() *Document {
 		n.Principal.CanonicalUser = sortedSet(st.Principal.CanonicalUser)
 		actions := make([]string, len(st.Action.Values))
 		for i, a := range st.Action.Values {
-			actions[i] = strings.ToLower(a)
+			actions[i] = asciiLowerString(a)
 		}
 		n.Action = Values{Not: st.Action.Not, Values: sortedSet(actions)}
 		n.Resource = Values{Not: st.Resource.Not, Values: sortedSet(st.Resource.Values)}
 		for _, c := range st.Conditions {
-			n.Conditions = append(n.Conditions, Condition{Operator: canonicalOperatorName(c.Operator), Key: strings.ToLower(c.Key), Values: sortedSet(c.Values)})
+			n.Conditions = append(n.Conditions, Condition{Operator: c.Operator, Key: foldKey(c.Key), Values: sortedSet(c.Values)})
 		}
 		slices.SortFunc(n.Conditions, func(a, b Condition) int {
 			return strings.Compare(a.Operator+"\x00"+a.Key, b.Operator+"\x00"+b.Key)
@@ -36,24 +36,6 @@ func (d *Document) Normalize() *Document {
 		out.Statements = append(out.Statements, n)
 	}
 	return out
-}
-
-func canonicalOperatorName(name string) string {
-	op := parseOperator(name)
-	if op.base == "" {
-		return name
-	}
-	s := op.base
-	if op.ifExists {
-		s += "IfExists"
-	}
-	switch op.qualifier {
-	case anyValue:
-		s = "ForAnyValue:" + s
-	case allValues:
-		s = "ForAllValues:" + s
-	}
-	return s
 }
 
 func sortedSet(list []string) []string {
@@ -156,28 +138,26 @@ func marshal(v any) string {
 
 // exactDifferences compares the normalized statements of both documents as
 // multisets, ignoring Sids and order.
-func exactDifferences(policy, template *Document) []string {
+func exactDifferences(policy, template *Document, reasons *messages) {
 	remaining := map[string]int{}
 	for _, st := range template.Normalize().Statements {
 		remaining[exactKey(&st, template.Version)]++
 	}
-	var reasons []string
 	for _, st := range policy.Normalize().Statements {
 		key := exactKey(&st, policy.Version)
 		if remaining[key] > 0 {
 			remaining[key]--
 			continue
 		}
-		reasons = append(reasons, fmt.Sprintf("%s is not in the template: %s", st.label(), key))
+		reasons.add(fmt.Sprintf("%s is not in the template: %s", st.label(), key))
 	}
 	for _, st := range template.Normalize().Statements {
 		key := exactKey(&st, template.Version)
 		if remaining[key] > 0 {
 			remaining[key]--
-			reasons = append(reasons, fmt.Sprintf("the template's %s is missing from the policy: %s", st.label(), key))
+			reasons.add(fmt.Sprintf("the template's %s is missing from the policy: %s", st.label(), key))
 		}
 	}
-	return reasons
 }
 
 // exactKey identifies a statement for exact comparison. The version matters

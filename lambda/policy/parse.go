@@ -331,8 +331,9 @@ func parseConditions(raw any) ([]Condition, error) {
 		return nil, fmt.Errorf("must be an object of operators, got %s", typeName(raw))
 	}
 	var out []Condition
-	// Operators and keys ignore case (StringEquals = stringEquals), so the
-	// same pair twice would be two conditions AWS might read as one.
+	// Keys ignore case, and an operator spelled in another case is one some
+	// reader might take for the real one: the same pair twice would be two
+	// conditions that reader might merge into one.
 	seen := map[string]bool{}
 	for _, op := range sortedKeys(ops) {
 		keys, ok := ops[op].(map[string]any)
@@ -343,9 +344,9 @@ func parseConditions(raw any) ([]Condition, error) {
 			return nil, fmt.Errorf("%s: names no condition key", op)
 		}
 		for _, key := range sortedKeys(keys) {
-			pair := canonicalOperatorName(op) + "\x00" + strings.ToLower(key)
+			pair := asciiLowerString(op) + "\x00" + foldKey(key)
 			if seen[pair] {
-				return nil, fmt.Errorf("%s: %s: duplicate condition key (operators and keys ignore case)", op, key)
+				return nil, fmt.Errorf("%s: %s: duplicate condition key (the same operator and key in another case)", op, key)
 			}
 			seen[pair] = true
 			values, err := decodeConditionValues(keys[key])

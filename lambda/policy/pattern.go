@@ -10,24 +10,45 @@ type tokenKind uint8
 
 const (
 	literal tokenKind = iota
-	anyChar           // ?
+	anyChar           // ?: one character (a rune, not a byte)
 	anyRun            // *
 	// anyRunInSegment is a '*' inside a colon-separated part of an ARN: AWS
 	// documents that only a '*' ending such a part may match past a colon.
 	anyRunInSegment
+	// anyCharInSegment is a '?' read narrowly: one character that is not a
+	// colon (AWS documents no '?' crossing one) and is a single UTF-16 unit,
+	// so that an evaluator counting UTF-16 units reads it alike.
+	anyCharInSegment
 )
 
 type token struct {
 	kind tokenKind
-	char byte
+	char rune
 }
+
+// reads reports whether a one-character token (literal, anyChar,
+// anyCharInSegment) matches c.
+func (t token) reads(c rune) bool {
+	switch t.kind {
+	case literal:
+		return t.char == c
+	case anyChar:
+		return true
+	case anyCharInSegment:
+		return inSegment(c)
+	}
+	return false
+}
+
+// inSegment reports whether c is a character every narrow wildcard may match.
+func inSegment(c rune) bool { return c != ':' && c <= 0xFFFF }
 
 // compileGlob reads '*' and '?' as wildcards and everything else literally.
 // foldCase lower-cases the literals, for actions, which IAM compares without case.
 func compileGlob(s string, foldCase bool) pattern {
 	p := make(pattern, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+	for _, c := range s {
+		switch c {
 		case '*':
 			if len(p) > 0 && p[len(p)-1].kind == anyRun {
 				continue // "**" means the same as "*"
@@ -45,21 +66,39 @@ func compileGlob(s string, foldCase bool) pattern {
 	return p
 }
 
-// asciiLower folds A-Z only: action names are ASCII, and Unicode folding
-// would let characters such as the Kelvin sign pass for letters.
-func asciiLower(c byte) byte {
+// asciiLower folds A-Z only: IAM's names are ASCII, and Unicode folding
+// would let characters such as the Kelvin sign or the long s pass for letters.
+func asciiLower[C byte | rune](c C) C {
 	if 'A' <= c && c <= 'Z' {
 		return c + 'a' - 'A'
 	}
 	return c
 }
 
-func asciiLowerString(s string) string {
-	b := []byte(s)
-	for i := range b {
-		b[i] = asciiLower(b[i])
+// equalASCIIFold reports whether a and b are equal up to ASCII case, without copying.
+func equalASCIIFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
 	}
-	return string(b)
+	for i := 0; i < len(a); i++ {
+		if asciiLower(a[i]) != asciiLower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLowerString(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = asciiLower(b[j])
+			}
+			return string(b)
+		}
+	}
+	return s // most names are lower case already: no copy
 }
 
 func (t token) isStar() bool { return t.kind == anyRun || t.kind == anyRunInSegment }
@@ -80,15 +119,18 @@ func (p pattern) literalPrefixLen() int {
 }
 
 // match reports whether s (already case-folded by the caller when needed) is in
-// the pattern's language. It runs the pattern's automaton over s: O(len(s)·len(p)).
+// the pattern's language, read as characters (runes). It runs the pattern's
+// automaton over s: O(len(s)·len(p)). A byte that is not UTF-8 reads as U+FFFD.
 func (p pattern) match(s string) bool {
+	if len(p) < 64 {
+		return p.matchInWord(s)
+	}
 	states := newStateSet(len(p))
 	states.add(0)
 	p.closeOverStars(states)
 	next := newStateSet(len(p))
-	for i := 0; i < len(s); i++ {
+	for _, c := range s {
 		next.clear()
-		c := s[i]
 		for q := range states.each() {
 			if q == len(p) {
 				continue
@@ -100,10 +142,8 @@ func (p pattern) match(s string) bool {
 				if c != ':' {
 					next.add(q)
 				}
-			case anyChar:
-				next.add(q + 1)
-			case literal:
-				if t.char == c {
+			default:
+				if t.reads(c) {
 					next.add(q + 1)
 				}
 			}
@@ -115,6 +155,51 @@ func (p pattern) match(s string) bool {
 		}
 	}
 	return states.has(len(p))
+}
+
+// matchInWord is match for patterns whose states fit in one word, the
+// usual case: no allocation.
+func (p pattern) matchInWord(s string) bool {
+	var stars uint64
+	for q, t := range p {
+		if t.isStar() {
+			stars |= 1 << q
+		}
+	}
+	closeOverStars := func(m uint64) uint64 {
+		for x := m & stars; x != 0; x &= x - 1 {
+			q := bits.TrailingZeros64(x)
+			m |= 1 << (q + 1)
+			x |= stars & (1 << (q + 1)) // a star after a star is reached too
+		}
+		return m
+	}
+	states := closeOverStars(1)
+	for _, c := range s {
+		var next uint64
+		for m := states; m != 0; m &= m - 1 {
+			q := bits.TrailingZeros64(m)
+			if q == len(p) {
+				continue
+			}
+			switch t := p[q]; t.kind {
+			case anyRun:
+				next |= 1 << q
+			case anyRunInSegment:
+				if c != ':' {
+					next |= 1 << q
+				}
+			default:
+				if t.reads(c) {
+					next |= 1 << (q + 1)
+				}
+			}
+		}
+		if states = closeOverStars(next); states == 0 {
+			return false
+		}
+	}
+	return states&(1<<len(p)) != 0
 }
 
 // closeOverStars adds the states reachable without reading a character: a '*'
@@ -188,7 +273,7 @@ func (t token) absorbs(p token) bool {
 	case anyRun:
 		return true
 	case anyRunInSegment:
-		return p.kind == literal && p.char != ':' || p.kind == anyRunInSegment
+		return p.kind == literal && p.char != ':' || p.kind == anyRunInSegment || p.kind == anyCharInSegment
 	}
 	return false
 }
@@ -198,9 +283,11 @@ func (t token) absorbs(p token) bool {
 func (t token) consumesOne(p token) bool {
 	switch p.kind {
 	case literal:
-		return t.kind == anyChar || t.kind == literal && t.char == p.char
+		return t.reads(p.char)
 	case anyChar:
 		return t.kind == anyChar
+	case anyCharInSegment:
+		return t.kind == anyChar || t.kind == anyCharInSegment
 	}
 	return false
 }
@@ -208,6 +295,12 @@ func (t token) consumesOne(p token) bool {
 // intersects reports whether some string matches both patterns. It is exact:
 // a search over pairs of positions in p and q, O(len(p)·len(q)).
 func (p pattern) intersects(q pattern) bool {
+	if p.isUniversal() || q.isUniversal() {
+		return true // every pattern matches some string
+	}
+	if !p.literalEndsAgree(q) {
+		return false // most pairs differ in a literal at one end: no search needed
+	}
 	width := len(q) + 1
 	seen := make([]bool, (len(p)+1)*width)
 	var stack [][2]int
@@ -251,19 +344,35 @@ func (p pattern) intersects(q pattern) bool {
 	return false
 }
 
+// literalEndsAgree reports whether the literal tokens that start both
+// patterns agree, and so do those that end them.
+func (p pattern) literalEndsAgree(q pattern) bool {
+	for i := 0; i < len(p) && i < len(q) && p[i].kind == literal && q[i].kind == literal; i++ {
+		if p[i].char != q[i].char {
+			return false
+		}
+	}
+	for i, j := len(p)-1, len(q)-1; i >= 0 && j >= 0 && p[i].kind == literal && q[j].kind == literal; i, j = i-1, j-1 {
+		if p[i].char != q[j].char {
+			return false
+		}
+	}
+	return true
+}
+
 func shareCharacter(a, b token) bool {
 	if a.kind != literal {
 		a, b = b, a
 	}
 	switch {
 	case a.kind != literal:
-		return true // two wildcards: any non-colon character suits both
-	case b.kind == literal:
-		return a.char == b.char
+		return true // two wildcards: any ASCII letter suits both
+	case b.kind == anyRun:
+		return true
 	case b.kind == anyRunInSegment:
 		return a.char != ':'
 	}
-	return true
+	return b.reads(a.char)
 }
 
 // stateSet is a bit set of automaton states 0..n.
@@ -299,5 +408,12 @@ func (s *stateSet) each() func(func(int) bool) {
 				w &^= 1 << bit
 			}
 		}
+	}
+}
+
+// union adds every member of other, a set of the same size.
+func (s *stateSet) union(other *stateSet) {
+	for i := range s.words {
+		s.words[i] |= other.words[i]
 	}
 }

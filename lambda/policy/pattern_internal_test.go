@@ -11,15 +11,17 @@ import (
 // reference that works on the pattern's text, not on its tokens, over every
 // pattern of up to 4 symbols from {a, b, :, *, ?}.
 //
-// Why the string alphabet {a, b, :, c} is enough: the patterns' literals are a,
-// b and ':', and every wildcard treats all characters other than ':' alike, so
-// 'c' stands for every other byte. Replacing each byte of a string outside
-// {a, b, :} by 'c' changes no pattern's answer, so a statement about all strings
-// over {a, b, :, c} is a statement about all strings.
+// Why the string alphabet {a, b, :, é, 😀} is enough: the patterns' literals
+// are a, b and ':', and every wildcard treats alike all characters other than
+// ':' that are one UTF-16 unit (é stands for them, and is two bytes long, so a
+// byte-wise reading would show) and alike all the others (😀 stands for them).
+// Replacing each character of a string outside {a, b, :} by its stand-in
+// changes no pattern's answer, so a statement about all strings over the
+// alphabet is a statement about all strings.
 
 const (
 	patternSymbols = "ab:*?"
-	stringSymbols  = "ab:c"
+	stringSymbols  = "ab:é😀"
 	maxPatternLen  = 4
 	// maxStringLen bounds the brute-force strings. It makes intersects exact on
 	// this domain: take a shortest string w that both p and q match and fix one
@@ -29,19 +31,19 @@ const (
 	// of p or of q. If p has no star, every string it matches is len(p) <= 4 long;
 	// otherwise p has at most 3 non-star tokens, and so has q: |w| <= max(4, 3+3) = 6.
 	// The character can be taken from the alphabet: a literal of p or q is one of
-	// a, b, ':'; if both tokens are wildcards, 'c' suits both.
+	// a, b, ':'; if both tokens are wildcards, 'é' suits both.
 	maxStringLen = 6
 )
 
-// allStrings lists every string over the alphabet up to maxLen, shortest first.
+// allStrings lists every string over the alphabet's characters up to maxLen, shortest first.
 func allStrings(alphabet string, maxLen int) []string {
 	out := []string{""}
 	level := []string{""}
 	for n := 1; n <= maxLen; n++ {
 		var next []string
 		for _, s := range level {
-			for i := 0; i < len(alphabet); i++ {
-				next = append(next, s+alphabet[i:i+1])
+			for _, c := range alphabet {
+				next = append(next, s+string(c))
 			}
 		}
 		out = append(out, next...)
@@ -57,6 +59,8 @@ type compilation struct {
 	compile func(string) pattern
 	// starCrossesColon reports whether the '*' at text[i] may match ':'.
 	starCrossesColon func(text string, i int) bool
+	// questionNarrow: a '?' matches neither ':' nor a character beyond one UTF-16 unit.
+	questionNarrow bool
 }
 
 var compilations = []compilation{
@@ -76,6 +80,7 @@ var compilations = []compilation{
 			return p
 		},
 		starCrossesColon: func(text string, i int) bool { return i+1 == len(text) || text[i+1] == ':' },
+		questionNarrow:   true,
 	},
 	{
 		name: "broad",
@@ -91,13 +96,14 @@ var compilations = []compilation{
 // first i symbols of the text are matched"; a '*' state loops on the
 // characters it may match and can be left without reading one.
 type refNFA struct {
-	text       string
-	starLoops  []bool // starLoops[i]: text[i] is '*'
-	crossColon []bool
+	text           string
+	starLoops      []bool // starLoops[i]: text[i] is '*'
+	crossColon     []bool
+	questionNarrow bool
 }
 
 func newRefNFA(text string, c compilation) refNFA {
-	n := refNFA{text: text, starLoops: make([]bool, len(text)), crossColon: make([]bool, len(text))}
+	n := refNFA{text: text, starLoops: make([]bool, len(text)), crossColon: make([]bool, len(text)), questionNarrow: c.questionNarrow}
 	for i := 0; i < len(text); i++ {
 		if text[i] == '*' {
 			n.starLoops[i] = true
@@ -117,7 +123,7 @@ func (n refNFA) close(s uint8) uint8 {
 	return s
 }
 
-func (n refNFA) step(s uint8, ch byte) uint8 {
+func (n refNFA) step(s uint8, ch rune) uint8 {
 	var out uint8
 	for i := 0; i < len(n.text); i++ {
 		if s&(1<<i) == 0 {
@@ -128,7 +134,7 @@ func (n refNFA) step(s uint8, ch byte) uint8 {
 			if ch != ':' || n.crossColon[i] {
 				out |= 1 << i
 			}
-		case sym == '?' || sym == ch:
+		case sym == '?' && (!n.questionNarrow || ch != ':' && ch != '😀'), rune(sym) == ch:
 			out |= 1 << (i + 1)
 		}
 	}
@@ -140,8 +146,11 @@ func (n refNFA) accepting(s uint8) bool { return s&(1<<len(n.text)) != 0 }
 
 func (n refNFA) matches(s string) bool {
 	st := n.start()
-	for i := 0; i < len(s) && st != 0; i++ {
-		st = n.step(st, s[i])
+	for _, c := range s {
+		if st == 0 {
+			break
+		}
+		st = n.step(st, c)
 	}
 	return n.accepting(st)
 }
@@ -160,8 +169,8 @@ func includedExactly(p, q refNFA) bool {
 		if p.accepting(cur.p) && !q.accepting(cur.q) {
 			return false
 		}
-		for i := 0; i < len(stringSymbols); i++ {
-			next := pair{p.step(cur.p, stringSymbols[i]), q.step(cur.q, stringSymbols[i])}
+		for _, c := range stringSymbols {
+			next := pair{p.step(cur.p, c), q.step(cur.q, c)}
 			if next.p == 0 || seen[next] {
 				continue // p matches nothing from here on
 			}

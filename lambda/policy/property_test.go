@@ -30,14 +30,7 @@ func TestCheckSoundness(t *testing.T) {
 	t.Logf("seed %d (rerun with -soundness.seed=%d)", seed, seed)
 	g := &policyGenerator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 
-	templates := make([]*policy.Document, len(soundnessTemplates))
-	for i, tt := range soundnessTemplates {
-		doc, err := policy.Parse([]byte(tt.json))
-		if err != nil {
-			t.Fatalf("template %s: %v", tt.name, err)
-		}
-		templates[i] = doc
-	}
+	templates := parseSoundnessTemplates(t)
 
 	type tally struct{ policies, compliant int }
 	byKind := map[string]*tally{}
@@ -149,6 +142,18 @@ func TestCheckSoundness(t *testing.T) {
 	if share := percent(compliant, policies); share < 20 {
 		t.Errorf("only %.1f%% of the policies are compliant; the generator must produce at least 20%%", share)
 	}
+}
+
+func parseSoundnessTemplates(t *testing.T) []*policy.Document {
+	templates := make([]*policy.Document, len(soundnessTemplates))
+	for i, tt := range soundnessTemplates {
+		doc, err := policy.Parse(tt.json)
+		if err != nil {
+			t.Fatalf("template %s: %v", tt.name, err)
+		}
+		templates[i] = doc
+	}
+	return templates
 }
 
 func percent(a, b int) float64 { return 100 * float64(a) / float64(max(b, 1)) }
@@ -308,6 +313,11 @@ var (
 		{"NotPrincipal", map[string]any{"AWS": accountForeign}},
 		{"NotPrincipal", map[string]any{"AWS": "arn:aws:iam::111122223333:role/app"}},
 		{"", nil},
+		// Account principals IAM does not document as a whole account.
+		{"Principal", map[string]any{"AWS": "arn:aws-cn:iam::111122223333:root"}},
+		{"Principal", map[string]any{"AWS": "arn:aws:iam:eu-west-1:111122223333:root"}},
+		{"Principal", map[string]any{"AWS": "arn:bogus:iam::111122223333:root"}},
+		{"Principal", map[string]any{"AWS": "arn:aws:iam::444455556666:root"}},
 	}
 	vocabActions = []string{
 		"*", "logs:*", "logs:Put*", "LOGS:PutLogEvents", "logs:PutLogEvents", "logs:CreateExportTask", "ec2:*",
@@ -343,6 +353,12 @@ var (
 		"arn:aws:logs:eu-west-1:111122223333:destination:*",
 		"arn:aws:*:eu-west-1:111122223333:*",
 		"arn:aws:s3:::*",
+		// ? is one character, and the narrow reading keeps it off colons.
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-??",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-?:*",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:é?",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-é*",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-??:log-stream:*",
 	}
 	vocabConditions = []conditionSpec{
 		{"StringEquals", "aws:PrincipalAccount", []string{accountOwn}},
@@ -364,6 +380,11 @@ var (
 		{"ForAnyValue:StringNotEquals", "aws:PrincipalAccount", []string{accountOwn}},
 		{"StringEqualsIgnoreCase", "aws:username", []string{"APP-X"}},
 		{"StringSoundsLike", "aws:SourceVpc", []string{"vpc-111"}}, // unknown to Evaluate
+		// Keys in mixed case, and keys that fold to ASCII only under Unicode rules.
+		{"StringEquals", "AWS:SourceVPC", []string{"vpc-111"}},
+		{"StringEquals", "aws:ſourceVpc", []string{"vpc-111"}},
+		{"ForAnyValue:StringEquals", "aws:Tag\u212aeys", []string{"team"}},
+		{"stringEquals", "aws:SourceVpc", []string{"vpc-111"}},
 	}
 	vocabCallers = []string{
 		accountOwn, accountForeign,
@@ -375,6 +396,7 @@ var (
 		"arn:aws:iam::444455556666:user/mallory",
 		"logs.amazonaws.com",
 		"",
+		"arn:aws-cn:iam::111122223333:role/app",
 	}
 	vocabRequestActions = []string{
 		"logs:PutLogEvents", "logs:CreateLogStream", "logs:CreateExportTask", "logs:PutSubscriptionFilter",
@@ -399,10 +421,15 @@ var (
 		"arn:aws:logs:eu-west-1:444455556666:destination:d",
 		"arn:aws:logs:eu-west-1:111122223333:destination:d",
 		"arn:aws:s3:::bucket/key",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-é",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-éé",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-😀",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-a:",
+		"arn:aws:logs:eu-west-1:111122223333:log-group:app-ab:log-stream:s",
 	}
 	// Fillers for '*' and '?' when a request resource is made from a pattern.
-	vocabStarFillers  = []string{"", "x", "app-x", "x:log-stream:y", ":", "-prod", accountForeign, "eu-west-1"}
-	vocabQuestionFill = []string{"1", "x", ":", "6"}
+	vocabStarFillers  = []string{"", "x", "app-x", "x:log-stream:y", ":", "-prod", accountForeign, "eu-west-1", "é", "😀"}
+	vocabQuestionFill = []string{"1", "x", ":", "6", "é", "😀"}
 )
 
 type policyGenerator struct{ rng *rand.Rand }
@@ -625,10 +652,20 @@ func (g *policyGenerator) request(p, template policySpec) policy.Request {
 	if r.Resource == "" || r.Resource == "*" {
 		r.Resource = pickFrom(g, vocabRequestResources)
 	}
-	r.Context = map[string][]string{}
+	r.Context = g.requestContext(caller)
+	return r
+}
+
+// requestContext fills the condition keys the vocabularies use, each maybe,
+// in mixed case, with one value for each single-valued key.
+func (g *policyGenerator) requestContext(caller string) map[string][]string {
+	ctx := map[string][]string{}
 	key := func(k string) string {
-		if g.chance(0.2) {
+		switch g.rng.IntN(5) {
+		case 0:
 			return strings.ToLower(k)
+		case 1:
+			return strings.ToUpper(k)
 		}
 		return k
 	}
@@ -637,21 +674,21 @@ func (g *policyGenerator) request(p, template policySpec) policy.Request {
 		if account == "" || g.chance(0.15) {
 			account = pickFrom(g, []string{accountOwn, accountForeign})
 		}
-		r.Context[key("aws:PrincipalAccount")] = []string{account}
+		ctx[key("aws:PrincipalAccount")] = []string{account}
 	}
 	if g.chance(0.5) {
-		r.Context[key("aws:SourceVpc")] = []string{pickFrom(g, []string{"vpc-111", "vpc-222"})}
+		ctx[key("aws:SourceVpc")] = []string{pickFrom(g, []string{"vpc-111", "vpc-222"})}
 	}
 	if g.chance(0.5) {
-		r.Context[key("aws:SecureTransport")] = []string{pickFrom(g, []string{"true", "false"})}
+		ctx[key("aws:SecureTransport")] = []string{pickFrom(g, []string{"true", "false"})}
 	}
 	if g.chance(0.3) {
-		r.Context[key("aws:TagKeys")] = pickSome(g, []string{"team", "env", "other"}, 2)
+		ctx[key("aws:TagKeys")] = pickSome(g, []string{"team", "env", "other"}, 2)
 	}
 	if g.chance(0.3) {
-		r.Context[key("aws:username")] = []string{pickFrom(g, []string{"alice", "app-x", "x"})}
+		ctx[key("aws:username")] = []string{pickFrom(g, []string{"alice", "app-x", "x"})}
 	}
-	return r
+	return ctx
 }
 
 func accountOfCaller(caller string) string {

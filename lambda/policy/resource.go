@@ -1,31 +1,57 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
-// How a resource pattern is read. The check needs two readings because AWS's
-// own is not fully pinned down: the broad one matches at least what AWS does
-// (for what a policy allows), the narrow one at most (for what a template allows).
-type reading uint8
+// reading is how a resource pattern is read where AWS's documentation
+// leaves room. The check needs two readings: the broad one matches at least
+// what AWS may (for what a policy allows), the narrow one at most (for what a
+// template allows); Evaluate reads as AWS documents it, and tests under the
+// other readings AWS might take.
+type reading struct {
+	// starsCross: every '*' matches past colons; otherwise only a '*' ending
+	// a colon-separated part of the ARN does, as documented.
+	starsCross bool
+	// questionsNarrow: a '?' matches neither ':' nor a character beyond one
+	// UTF-16 unit; otherwise it matches any one character.
+	questionsNarrow bool
+	variables       variableReading
+}
+
+// variableReading is what a policy variable (${aws:username}) stands for.
+type variableReading uint8
 
 const (
-	// broad: every '*' matches across colons; policy variables match anything.
-	broad reading = iota
-	// narrow: a '*' inside an ARN part stops at colons; a pattern with a policy
-	// variable matches nothing.
-	narrow
-	// request: as AWS documents it, with policy variables taken from the request.
-	request
+	fromRequest variableReading = iota // its value in the request; a pattern without one matches nothing
+	asAnything                         // any text
+	asNothing                          // a pattern with one matches nothing
+)
+
+var (
+	broad   = reading{starsCross: true, variables: asAnything}
+	narrow  = reading{questionsNarrow: true, variables: asNothing}
+	request = reading{variables: fromRequest}
 )
 
 // compileResource compiles a Resource value. Policy variables (${aws:username})
-// exist only in policies of version 2012-10-17. ok is false when the pattern
-// can match nothing under this reading.
+// exist only in policies of version 2012-10-17, and AWS documents them only
+// in the resource part of an ARN, after its fifth colon: the request reading
+// takes one before it as text, the broad reading as anything, the narrow one
+// as nothing. ok is false when the pattern can match nothing under this
+// reading.
 func compileResource(s string, version string, how reading, ctx map[string][]string) (p pattern, ok bool) {
 	variables := version == Version2012
 	p = make(pattern, 0, len(s))
+	colons := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		i += size - 1
+		if c == ':' {
+			colons++
+		}
+		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' && (how.variables != fromRequest || colons >= 5) {
 			end := strings.IndexByte(s[i:], '}')
 			if end < 0 {
 				p = append(p, token{kind: literal, char: c})
@@ -35,21 +61,21 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 			i += end
 			switch name {
 			case "*", "?", "$": // escapes for the characters themselves
-				p = append(p, token{kind: literal, char: name[0]})
+				p = append(p, token{kind: literal, char: rune(name[0])})
 				continue
 			}
-			switch how {
-			case broad:
+			switch how.variables {
+			case asAnything:
 				p = appendStar(p, anyRun)
-			case narrow:
+			case asNothing:
 				return nil, false
-			case request:
+			case fromRequest:
 				value, found := variableValue(name, ctx)
 				if !found {
-					return nil, false // AWS: a statement whose variable has no value does not match
+					return nil, false // no value: the caller decides what the statement then means
 				}
-				for j := 0; j < len(value); j++ {
-					p = append(p, token{kind: literal, char: value[j]})
+				for _, v := range value {
+					p = append(p, token{kind: literal, char: v})
 				}
 			}
 			continue
@@ -58,12 +84,16 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 		case '*':
 			kind := anyRun
 			endsPart := i+1 == len(s) || s[i+1] == ':'
-			if how != broad && !endsPart {
+			if !how.starsCross && !endsPart {
 				kind = anyRunInSegment
 			}
 			p = appendStar(p, kind)
 		case '?':
-			p = append(p, token{kind: anyChar})
+			kind := anyChar
+			if how.questionsNarrow {
+				kind = anyCharInSegment
+			}
+			p = append(p, token{kind: kind})
 		default:
 			p = append(p, token{kind: literal, char: c})
 		}
@@ -84,7 +114,7 @@ func appendStar(p pattern, kind tokenKind) pattern {
 // variableValue resolves ${key} or ${key, 'default'} from the request context.
 func variableValue(name string, ctx map[string][]string) (string, bool) {
 	key, def, hasDefault := strings.Cut(name, ",")
-	key = strings.ToLower(strings.TrimSpace(key))
+	key = foldKey(strings.TrimSpace(key))
 	if values := ctx[key]; len(values) > 0 {
 		return values[0], true
 	}

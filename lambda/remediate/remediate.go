@@ -322,7 +322,8 @@ func (r *Remediator) decide(client EC2, e types.VpcEndpoint, region string, orig
 		o.Reasons = []string{"the endpoint has no policy document, which allows everything"}
 	case parseErr != nil:
 		o.Verdict = NonCompliant
-		o.Reasons = []string{fmt.Sprintf("the current policy cannot be read: %v", parseErr)}
+		// A parse error may quote a value of thousands of characters.
+		o.Reasons = policy.Brief([]string{fmt.Sprintf("the current policy cannot be read: %v", parseErr)}, 1)
 	default:
 		v := policy.Check(doc, tpl.doc, r.cfg.Mode)
 		o.Notes = v.Notes

@@ -1,0 +1,95 @@
+package policy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/vpce-guard/vpce-guard/internal/hostile"
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
+)
+
+// go test -run '^$' -bench CheckHostile -benchmem -cpu 1 ./lambda/policy/
+
+func TestHostilePoliciesAreWithinTheLimit(t *testing.T) {
+	t.Parallel()
+	for name, doc := range hostile.Policies() {
+		n := utf8.RuneCountInString(doc)
+		if n > policy.MaxPolicyLength || n < policy.MaxPolicyLength*9/10 {
+			t.Errorf("%s: %d characters, want 90%% to 100%% of %d", name, n, policy.MaxPolicyLength)
+		}
+		if _, err := policy.Parse([]byte(doc)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// What a verdict says is bounded: a hostile policy gets at most MaxReasons
+// reasons and MaxNotes notes and a line for the rest, each line short, all
+// of it well under the 16 KB an outcome may take.
+func TestHostileVerdictsAreBrief(t *testing.T) {
+	t.Parallel()
+	tmpl := mustParse(t, hostile.StrictTemplate)
+	for name, doc := range hostile.Policies() {
+		v := policy.Check(mustParse(t, doc), tmpl, policy.Subset)
+		if v.Compliant {
+			t.Errorf("%s: compliant, but every shape is broader than the template", name)
+		}
+		if len(v.Reasons) > policy.MaxReasons+1 || len(v.Notes) > policy.MaxNotes+1 {
+			t.Errorf("%s: %d reasons and %d notes", name, len(v.Reasons), len(v.Notes))
+		}
+		for _, s := range append(v.Reasons, v.Notes...) {
+			if n := utf8.RuneCountInString(s); n > policy.MaxMessageLength {
+				t.Errorf("%s: a message of %d characters: %.80q", name, n, s)
+			}
+		}
+		out, _ := json.Marshal(v)
+		if len(out) > 13<<10 {
+			t.Errorf("%s: the verdict is %d bytes as JSON", name, len(out))
+		}
+		t.Logf("%s: %d reasons, %d notes, %d bytes as JSON", name, len(v.Reasons), len(v.Notes), len(out))
+	}
+}
+
+func BenchmarkCheckHostile(b *testing.B) {
+	policies := hostile.Policies()
+	for _, name := range hostile.Names {
+		b.Run(name, func(b *testing.B) {
+			p, tmpl := benchParse(b, policies[name]), benchParse(b, hostile.StrictTemplate)
+			b.ReportAllocs()
+			var v policy.Verdict
+			for b.Loop() {
+				v = policy.Check(p, tmpl, policy.Subset)
+			}
+			size := 0
+			for _, s := range append(v.Reasons, v.Notes...) {
+				size += len(s)
+			}
+			b.ReportMetric(float64(size), "message-bytes")
+		})
+	}
+}
+
+func TestBrief(t *testing.T) {
+	t.Parallel()
+	var list []string
+	for i := range 20 {
+		list = append(list, fmt.Sprintf("reason %d", i), fmt.Sprintf("reason %d", i))
+	}
+	got := policy.Brief(list, 15)
+	if len(got) != 16 || got[14] != "reason 14" || got[15] != "and 5 more" {
+		t.Errorf("20 reasons, each twice: %q", got)
+	}
+	for _, long := range []string{strings.Repeat("a", 1000), strings.Repeat("<", 300), strings.Repeat("é", 600), strings.Repeat("😀", 400)} {
+		s := policy.Brief([]string{long}, 1)[0]
+		out, _ := json.Marshal(s)
+		if n := utf8.RuneCountInString(s); n > policy.MaxMessageLength || len(out) > 640+2 || !strings.HasSuffix(s, "…") || !utf8.ValidString(s) {
+			t.Errorf("%.10q…: cut to %d characters, %d bytes of JSON: %.20q", long, n, len(out), s)
+		}
+	}
+	if s := policy.Brief([]string{strings.Repeat("a", 512)}, 1)[0]; len(s) != 512 {
+		t.Errorf("a message of exactly 512 characters is cut to %d", len(s))
+	}
+}
