@@ -27,7 +27,7 @@ func TestExampleSCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range doc.Statements {
+	for _, st := range doc.Statements() {
 		if st.Effect != policy.Deny {
 			t.Errorf("statement %q allows: an SCP here only denies", st.Sid)
 		}
@@ -71,7 +71,7 @@ func TestExampleSCP(t *testing.T) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		// Every statement denies: one that matches is an explicit Deny.
-		if denied := d.Statement != nil; denied != tc.denied {
+		if denied := d.Statement != 0; denied != tc.denied {
 			t.Errorf("%s: denied %v (%s), want %v", tc.name, denied, d, tc.denied)
 		}
 	}

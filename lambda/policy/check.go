@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -66,8 +67,8 @@ func readingNotes(policy, template *Document, notes *messages) {
 		whose string
 		doc   *Document
 	}{{"the policy's", policy}, {"the template's", template}} {
-		for i := range d.doc.Statements {
-			st := &d.doc.Statements[i]
+		for i := range d.doc.statements {
+			st := &d.doc.statements[i]
 			for _, c := range st.Conditions {
 				if c.readsOneWay() {
 					continue
@@ -108,9 +109,9 @@ type compiledCondition struct {
 	key string
 }
 
-// compileStatement compiles for an over-approximation (wide) or an
-// under-approximation (!wide) of what the statement reaches.
-func compileStatement(st *Statement, version string, wide bool) compiledStatement {
+// compileStatement compiles under how, broad (an over-approximation of what
+// the statement reaches) or narrow (an under-approximation).
+func compileStatement(st *Statement, version string, how reading) compiledStatement {
 	cs := compiledStatement{Statement: st,
 		actions:    patternSet{not: st.Action.Not, foldCase: true, texts: make([]string, 0, len(st.Action.Values)), patterns: make([]pattern, 0, len(st.Action.Values))},
 		resources:  patternSet{not: st.Resource.Not, texts: make([]string, 0, len(st.Resource.Values)), patterns: make([]pattern, 0, len(st.Resource.Values))},
@@ -126,9 +127,8 @@ func compileStatement(st *Statement, version string, wide bool) compiledStatemen
 	}
 	// For a NotResource set the listed patterns are what is left out, so the
 	// reading flips: reaching more means leaving out less.
-	how := narrow
-	if wide != st.Resource.Not {
-		how = broad
+	if st.Resource.Not {
+		how = how.opposite()
 	}
 	for _, r := range st.Resource.Values {
 		p, ok := compileResource(r, version, how, nil)
@@ -311,10 +311,10 @@ func (d *Document) compile() *compiledDocument {
 		return cd
 	}
 	cd := &compiledDocument{partition: documentPartition(d)}
-	for i := range d.Statements {
-		st := &d.Statements[i]
-		wide, narrow := compileStatement(st, d.Version, true), compileStatement(st, d.Version, false)
-		cd.requests = append(cd.requests, compileRequestPatterns(st, d.Version, wide.actions.patterns))
+	for i := range d.statements {
+		st := &d.statements[i]
+		wide, narrow := compileStatement(st, d.version, broad), compileStatement(st, d.version, narrow)
+		cd.requests = append(cd.requests, compileRequestPatterns(st, d.version, wide.actions.patterns))
 		if st.Effect == Allow {
 			cd.allowsWide, cd.allowsNarrow = append(cd.allowsWide, wide), append(cd.allowsNarrow, narrow)
 		} else {
@@ -563,22 +563,6 @@ func (c *checker) policyDeniesAll(actions, resources patternSet, takesBack func(
 	return false
 }
 
-func listWithin(inner, outer []string) bool {
-	for _, v := range inner {
-		found := false
-		for _, o := range outer {
-			if v == o {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
 // conditionsImply reports, soundly, whether the premises make every one of
 // the required conditions hold.
 func conditionsImply(premises, required []compiledCondition) bool {
@@ -615,22 +599,27 @@ func conditionImplies(p, r compiledCondition) bool {
 	}
 	switch po.base {
 	case "StringEquals", "StringEqualsIgnoreCase", "Bool":
-		return subsetOfStrings(p.Values, r.Values) // p allows fewer values
+		return within(p.Values, r.Values) // p allows fewer values
 	case "StringNotEquals", "StringNotEqualsIgnoreCase":
-		return subsetOfStrings(r.Values, p.Values) // p excludes more values
+		return within(r.Values, p.Values) // p excludes more values
 	}
 	return false
 }
 
 func sameStrings(a, b []string) bool {
-	return subsetOfStrings(a, b) && subsetOfStrings(b, a)
+	return within(a, b) && within(b, a)
 }
 
-// subsetOfStrings reports whether every string of a is in b, in time linear
-// in both: a policy may list thousands of condition values.
-func subsetOfStrings(a, b []string) bool {
-	if len(a)*len(b) <= 256 {
-		return listWithin(a, b)
+// within reports whether every string of a is in b, in time linear in both:
+// a policy may list thousands of condition values.
+func within(a, b []string) bool {
+	if len(a)*len(b) <= 256 { // short lists: a scan is cheaper than a map
+		for _, v := range a {
+			if !slices.Contains(b, v) {
+				return false
+			}
+		}
+		return true
 	}
 	in := make(map[string]bool, len(b))
 	for _, v := range b {

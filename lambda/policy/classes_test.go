@@ -109,7 +109,7 @@ func TestParseJSONEscapesClass(t *testing.T) {
 		}
 	}
 	doc := mustParse(t, group(`app-\ud83d\ude00`))
-	if got := doc.Statements[0].Resource.Values[0]; !strings.HasSuffix(got, "app-😀") {
+	if got := doc.Statements()[0].Resource.Values[0]; !strings.HasSuffix(got, "app-😀") {
 		t.Errorf("a surrogate pair reads as %q", got)
 	}
 	if v := policy.Check(doc, mustParse(t, ownLogGroups), policy.Subset); !v.Compliant {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -25,16 +26,56 @@ const (
 	Deny  Effect = "Deny"
 )
 
-// Document is a parsed IAM policy.
-//
-// Treat a Document as read-only once parsed: Parse also compiles its
-// patterns, once, for every Check that follows.
+// Document is a parsed IAM policy. It cannot change once made: Parse
+// compiles its patterns once, for every Check and Evaluate that follows,
+// and what it hands out are copies.
 type Document struct {
-	Version    string // as written; empty when absent
-	ID         string
-	Statements []Statement
+	version    string // as written; empty when absent
+	id         string
+	statements []Statement
 
 	compiled atomic.Pointer[compiledDocument]
+}
+
+// NewDocument makes a document of the given statements, as Parse would
+// have read them; it copies them, and numbers them from 1 in order.
+func NewDocument(version, id string, statements []Statement) *Document {
+	d := &Document{version: version, id: id, statements: make([]Statement, len(statements))}
+	for i, st := range statements {
+		d.statements[i] = st.clone()
+		d.statements[i].Number = i + 1
+	}
+	return d
+}
+
+// Version is the policy language version as written; empty when absent.
+func (d *Document) Version() string { return d.version }
+
+// ID is the document's Id element.
+func (d *Document) ID() string { return d.id }
+
+// Statements returns a copy of the statements, in order.
+func (d *Document) Statements() []Statement {
+	out := make([]Statement, len(d.statements))
+	for i, st := range d.statements {
+		out[i] = st.clone()
+	}
+	return out
+}
+
+// clone copies a statement and every list it holds.
+func (st Statement) clone() Statement {
+	st.Principal.AWS = slices.Clone(st.Principal.AWS)
+	st.Principal.Service = slices.Clone(st.Principal.Service)
+	st.Principal.Federated = slices.Clone(st.Principal.Federated)
+	st.Principal.CanonicalUser = slices.Clone(st.Principal.CanonicalUser)
+	st.Action.Values = slices.Clone(st.Action.Values)
+	st.Resource.Values = slices.Clone(st.Resource.Values)
+	st.Conditions = slices.Clone(st.Conditions)
+	for i := range st.Conditions {
+		st.Conditions[i].Values = slices.Clone(st.Conditions[i].Values)
+	}
+	return st
 }
 
 // Statement is one entry of a policy's Statement element.
@@ -79,7 +120,7 @@ func (s *Statement) label() string {
 	return fmt.Sprintf("statement %d", s.Number)
 }
 
-// principalString renders the principal element briefly for reasons.
+// String renders the principal element briefly, for reasons.
 func (p Principal) String() string {
 	if !p.Present {
 		return "no principal"

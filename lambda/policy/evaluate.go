@@ -25,17 +25,20 @@ type Request struct {
 // Decision is the outcome of evaluating a request.
 type Decision struct {
 	Allowed bool
-	// Statement decided it: the first matching Deny, else the first matching
-	// Allow; nil when nothing matched (an implicit deny).
-	Statement *Statement
+	// Statement decided it, by its number (from 1) and Sid: the first
+	// matching Deny, else the first matching Allow; 0 when nothing matched
+	// (an implicit deny).
+	Statement int
+	Sid       string
 }
 
 func (d Decision) String() string {
+	st := Statement{Number: d.Statement, Sid: d.Sid}
 	switch {
 	case d.Allowed:
-		return "Allow by " + d.Statement.label()
-	case d.Statement != nil:
-		return "Deny by " + d.Statement.label()
+		return "Allow by " + st.label()
+	case d.Statement != 0:
+		return "Deny by " + st.label()
 	default:
 		return "Deny (implicit: no statement allows it)"
 	}
@@ -64,9 +67,9 @@ func (d *Document) evaluate(r Request, how reading) (Decision, error) {
 	}
 	compiled := d.compile().requests
 	var allow *Statement
-	for i := range d.Statements {
-		st := &d.Statements[i]
-		applies, err := st.applies(r, d.Version, ctx, how, compiled[i])
+	for i := range d.statements {
+		st := &d.statements[i]
+		applies, err := st.applies(r, d.version, ctx, how, compiled[i])
 		if err != nil {
 			return Decision{}, err
 		}
@@ -74,13 +77,16 @@ func (d *Document) evaluate(r Request, how reading) (Decision, error) {
 			continue
 		}
 		if st.Effect == Deny {
-			return Decision{Allowed: false, Statement: st}, nil
+			return Decision{Allowed: false, Statement: st.Number, Sid: st.Sid}, nil
 		}
 		if allow == nil {
 			allow = st
 		}
 	}
-	return Decision{Allowed: allow != nil, Statement: allow}, nil
+	if allow == nil {
+		return Decision{}, nil
+	}
+	return Decision{Allowed: true, Statement: allow.Number, Sid: allow.Sid}, nil
 }
 
 // requestPatterns are a statement's patterns as Evaluate reads them, made

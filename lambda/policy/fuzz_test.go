@@ -81,7 +81,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("normalized JSON does not parse: %v\ninput:\n%s\nnormalized:\n%s", err, data, first)
 		}
-		if len(doc2.Statements) != len(doc.Statements) || doc2.Version != doc.Version || doc2.ID != doc.ID {
+		if len(doc2.Statements()) != len(doc.Statements()) || doc2.Version() != doc.Version() || doc2.ID() != doc.ID() {
 			t.Fatalf("round trip changed the document:\ninput:\n%s\nnormalized:\n%s", data, first)
 		}
 		if second := doc2.Normalize().JSON(); !bytes.Equal(first, second) {
@@ -152,11 +152,11 @@ func FuzzCheck(f *testing.F) {
 // variable (which the template's reading drops): the shapes in which Check
 // must find a policy within itself.
 func plainAllows(d *policy.Document) bool {
-	for _, st := range d.Statements {
+	for _, st := range d.Statements() {
 		if st.Effect != policy.Allow || !st.Principal.Present || st.Principal.Not || st.Action.Not || st.Resource.Not || len(st.Conditions) > 0 {
 			return false
 		}
-		if d.Version == policy.Version2012 {
+		if d.Version() == policy.Version2012 {
 			for _, r := range st.Resource.Values {
 				if strings.Contains(r, "${") {
 					return false
@@ -175,7 +175,7 @@ func fuzzRequests(d *policy.Document) []policy.Request {
 	callers := []string{"111122223333", "arn:aws:sts::444455556666:assumed-role/app/s", ""}
 	contexts := []map[string][]string{nil, {"aws:PrincipalAccount": {"444455556666"}, "aws:username": {"x"}}}
 	var actions, resources []string
-	for _, st := range d.Statements {
+	for _, st := range d.Statements() {
 		callers = append(callers, st.Principal.AWS...)
 		callers = append(callers, st.Principal.Service...)
 		ctx := map[string][]string{}

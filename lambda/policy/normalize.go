@@ -13,8 +13,8 @@ import (
 // everywhere keys compare). Two policies that differ only in those respects
 // normalize to the same document.
 func (d *Document) Normalize() *Document {
-	out := &Document{Version: d.Version, ID: d.ID}
-	for _, st := range d.Statements {
+	out := &Document{version: d.version, id: d.id}
+	for _, st := range d.statements {
 		n := Statement{Number: st.Number, Sid: st.Sid, Effect: st.Effect}
 		n.Principal = st.Principal
 		n.Principal.AWS = sortedSet(st.Principal.AWS)
@@ -33,7 +33,7 @@ func (d *Document) Normalize() *Document {
 		slices.SortFunc(n.Conditions, func(a, b Condition) int {
 			return strings.Compare(a.Operator+"\x00"+a.Key, b.Operator+"\x00"+b.Key)
 		})
-		out.Statements = append(out.Statements, n)
+		out.statements = append(out.statements, n)
 	}
 	return out
 }
@@ -52,19 +52,19 @@ func sortedSet(list []string) []string {
 func (d *Document) JSON() []byte {
 	var b bytes.Buffer
 	b.WriteString("{\n")
-	if d.Version != "" {
-		fmt.Fprintf(&b, "  \"Version\": %s,\n", quote(d.Version))
+	if d.version != "" {
+		fmt.Fprintf(&b, "  \"Version\": %s,\n", marshal(d.version))
 	}
-	if d.ID != "" {
-		fmt.Fprintf(&b, "  \"Id\": %s,\n", quote(d.ID))
+	if d.id != "" {
+		fmt.Fprintf(&b, "  \"Id\": %s,\n", marshal(d.id))
 	}
 	b.WriteString("  \"Statement\": [")
-	for i := range d.Statements {
+	for i := range d.statements {
 		if i > 0 {
 			b.WriteString(",")
 		}
 		b.WriteString("\n    ")
-		b.Write(d.Statements[i].json(true))
+		b.Write(d.statements[i].json(true))
 	}
 	b.WriteString("\n  ]\n}\n")
 	return b.Bytes()
@@ -75,7 +75,7 @@ func (d *Document) JSON() []byte {
 func (st *Statement) json(withSid bool) []byte {
 	var fields []string
 	add := func(name string, value any) {
-		fields = append(fields, quote(name)+": "+marshal(value))
+		fields = append(fields, marshal(name)+": "+marshal(value))
 	}
 	if withSid && st.Sid != "" {
 		add("Sid", st.Sid)
@@ -125,8 +125,6 @@ func (st *Statement) json(withSid bool) []byte {
 	return []byte("{" + strings.Join(fields, ", ") + "}")
 }
 
-func quote(s string) string { return marshal(s) }
-
 // marshal encodes without escaping <, > and &, which policies use as text.
 func marshal(v any) string {
 	var b bytes.Buffer
@@ -140,19 +138,19 @@ func marshal(v any) string {
 // multisets, ignoring Sids and order.
 func exactDifferences(policy, template *Document, reasons *messages) {
 	remaining := map[string]int{}
-	for _, st := range template.Normalize().Statements {
-		remaining[exactKey(&st, template.Version)]++
+	for _, st := range template.Normalize().statements {
+		remaining[exactKey(&st, template.version)]++
 	}
-	for _, st := range policy.Normalize().Statements {
-		key := exactKey(&st, policy.Version)
+	for _, st := range policy.Normalize().statements {
+		key := exactKey(&st, policy.version)
 		if remaining[key] > 0 {
 			remaining[key]--
 			continue
 		}
 		reasons.add(fmt.Sprintf("%s is not in the template: %s", st.label(), key))
 	}
-	for _, st := range template.Normalize().Statements {
-		key := exactKey(&st, template.Version)
+	for _, st := range template.Normalize().statements {
+		key := exactKey(&st, template.version)
 		if remaining[key] > 0 {
 			remaining[key]--
 			reasons.add(fmt.Sprintf("the template's %s is missing from the policy: %s", st.label(), key))

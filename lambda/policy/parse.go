@@ -74,13 +74,13 @@ func Parse(data []byte) (*Document, error) {
 			if v != Version2008 && v != Version2012 {
 				return nil, &ParseError{Field: "Version", Problem: fmt.Sprintf("%q is not a policy language version (use %s or %s)", v, Version2012, Version2008)}
 			}
-			doc.Version = v
+			doc.version = v
 		case "Id":
 			v, err := decodeString(raw)
 			if err != nil {
 				return nil, &ParseError{Field: "Id", Problem: err.Error()}
 			}
-			doc.ID = v
+			doc.id = v
 		case "Statement":
 		default:
 			return nil, &ParseError{Field: key, Problem: "unknown element (expected Version, Id or Statement)"}
@@ -94,13 +94,13 @@ func Parse(data []byte) (*Document, error) {
 	if !isList {
 		list = []any{raw}
 	}
-	doc.Statements = make([]Statement, 0, len(list))
+	doc.statements = make([]Statement, 0, len(list))
 	for i, r := range list {
 		st, err := parseStatement(i+1, r)
 		if err != nil {
 			return nil, err
 		}
-		doc.Statements = append(doc.Statements, st)
+		doc.statements = append(doc.statements, st)
 	}
 	doc.compile()
 	return doc, nil

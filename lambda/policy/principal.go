@@ -186,7 +186,7 @@ func documentPartition(d *Document) string {
 		partition = parts[1]
 		return true
 	}
-	for _, st := range d.Statements {
+	for _, st := range d.statements {
 		for _, list := range [][]string{st.Resource.Values, st.Principal.AWS} {
 			for _, v := range list {
 				if !note(v) {

@@ -35,6 +35,15 @@ var (
 	request = reading{variables: fromRequest}
 )
 
+// opposite is narrow for broad and broad for narrow: what a NotResource
+// list must be read as for its statement to be read the other way.
+func (how reading) opposite() reading {
+	if how == broad {
+		return narrow
+	}
+	return broad
+}
+
 // compileResource compiles a Resource value. Policy variables (${aws:username})
 // exist only in policies of version 2012-10-17, and AWS documents them only
 // in the resource part of an ARN, after its fifth colon: the request reading
