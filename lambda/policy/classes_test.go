@@ -73,7 +73,8 @@ func TestCheckAdversarialClasses(t *testing.T) {
 		{"account-principal/root of a bogus partition covers nobody in a deny", principalDeny("arn:bogus:iam::111122223333:root"), strict, false, subscribe(role, nil)},
 		{"account-principal/bare account ID covers its roles in a deny", principalDeny("111122223333"), strict, true, nil},
 		{"account-principal/root of the template's partition covers its roles in a deny", principalDeny("arn:aws:iam::111122223333:root"), strict, true, nil},
-		{"account-principal/role of another partition is outside a named account", principalAllow("arn:aws-cn:iam::111122223333:role/app"), namedAccount, false, nil},
+		// A bare ID names the account in every partition, the role of another partition too.
+		{"account-principal/role of another partition is inside a bare account", principalAllow("arn:aws-cn:iam::111122223333:role/app"), namedAccount, true, nil},
 		{"account-principal/root with a region is outside a named account", principalAllow("arn:aws:iam:eu-west-1:111122223333:root"), namedAccount, false, nil},
 		{"account-principal/role of the partition is inside a named account", principalAllow(role), namedAccount, true, nil},
 		{"account-principal/root of the partition is inside a named account", principalAllow("arn:aws:iam::111122223333:root"), namedAccount, true, nil},

@@ -53,18 +53,7 @@ func (d *Document) Evaluate(r Request) (Decision, error) {
 // evaluate is Evaluate with resources read as how says, for tests that ask
 // what AWS would decide under each reading its documentation leaves open.
 func (d *Document) evaluate(r Request, how reading) (Decision, error) {
-	// Keys ignore case; a key given in several spellings gets all their
-	// values, in a fixed order so that the answer never depends on map order.
-	ctx := make(map[string][]string, len(r.Context))
-	keys := make([]string, 0, len(r.Context))
-	for k := range r.Context {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		folded := foldKey(k)
-		ctx[folded] = append(ctx[folded], r.Context[k]...)
-	}
+	ctx := foldContext(r.Context)
 	compiled := d.compile().requests
 	var allow *Statement
 	for i := range d.statements {
@@ -89,14 +78,32 @@ func (d *Document) evaluate(r Request, how reading) (Decision, error) {
 	return Decision{Allowed: true, Statement: allow.Number, Sid: allow.Sid}, nil
 }
 
+// foldContext is a request context under its keys' one spelling. Keys
+// ignore case; a key given in several spellings gets all their values, in
+// a fixed order so that the answer never depends on map order.
+func foldContext(context map[string][]string) map[string][]string {
+	ctx := make(map[string][]string, len(context))
+	keys := make([]string, 0, len(context))
+	for k := range context {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		folded := foldKey(k)
+		ctx[folded] = append(ctx[folded], context[k]...)
+	}
+	return ctx
+}
+
 // requestPatterns are a statement's patterns as Evaluate reads them, made
 // once: a resource with a policy variable (nil here) is made per request.
 type requestPatterns struct {
 	actions, resources []pattern
+	callers            *callerIndex
 }
 
 func compileRequestPatterns(st *Statement, version string, actions []pattern) requestPatterns {
-	rp := requestPatterns{actions: actions, resources: make([]pattern, len(st.Resource.Values))}
+	rp := requestPatterns{actions: actions, resources: make([]pattern, len(st.Resource.Values)), callers: newCallerIndex(st.Principal, false)}
 	for i, res := range st.Resource.Values {
 		if version == Version2012 && strings.Contains(res, "${") {
 			continue
@@ -107,34 +114,10 @@ func compileRequestPatterns(st *Statement, version string, actions []pattern) re
 }
 
 func (st *Statement) applies(r Request, version string, ctx map[string][]string, how reading, compiled requestPatterns) (bool, error) {
-	if !st.Principal.matches(r.Principal) {
-		return false, nil
-	}
-	action := asciiLowerString(r.Action)
-	inActions := false
-	for _, p := range compiled.actions {
-		if p.match(action) {
-			inActions = true
-			break
+	for _, part := range []coverPart{principalPart, actionPart, resourcePart} {
+		if !st.admitsUnder(part, r, version, ctx, how, compiled) {
+			return false, nil
 		}
-	}
-	if inActions == st.Action.Not {
-		return false, nil
-	}
-	inResources := false
-	for i, res := range st.Resource.Values {
-		p, ok := compiled.resources[i], true
-		if p == nil || how != request {
-			p, ok = compileResource(res, version, how, ctx)
-		}
-		// A pattern whose variable has no value in the request matches nothing.
-		if ok && p.match(r.Resource) {
-			inResources = true
-			break
-		}
-	}
-	if inResources == st.Resource.Not {
-		return false, nil
 	}
 	for _, c := range st.Conditions {
 		if !c.Known() {
@@ -145,6 +128,50 @@ func (st *Statement) applies(r Request, version string, ctx map[string][]string,
 		}
 	}
 	return true, nil
+}
+
+// admits reports whether the statement takes in one part of the request,
+// as Evaluate reads it: its caller, action, resource, or context (every
+// condition holds; one with an unknown operator does not).
+func (st *Statement) admits(part coverPart, r Request, version string, ctx map[string][]string, compiled requestPatterns) bool {
+	return st.admitsUnder(part, r, version, ctx, request, compiled)
+}
+
+func (st *Statement) admitsUnder(part coverPart, r Request, version string, ctx map[string][]string, how reading, compiled requestPatterns) bool {
+	switch part {
+	case principalPart:
+		return compiled.callers.applies(readAWSEntry(r.Principal), false)
+	case actionPart:
+		action := asciiLowerString(r.Action)
+		in := false
+		for _, p := range compiled.actions {
+			if p.match(action) {
+				in = true
+				break
+			}
+		}
+		return in != st.Action.Not
+	case resourcePart:
+		in := false
+		for i, res := range st.Resource.Values {
+			p, ok := compiled.resources[i], true
+			if p == nil || how != request {
+				p, ok = compileResource(res, version, how, ctx)
+			}
+			// A pattern whose variable has no value in the request matches nothing.
+			if ok && p.match(r.Resource) {
+				in = true
+				break
+			}
+		}
+		return in != st.Resource.Not
+	}
+	for _, c := range st.Conditions {
+		if !c.Known() || !c.holds(ctx) {
+			return false
+		}
+	}
+	return true
 }
 
 // matches reports whether the caller is one the element names (or, for

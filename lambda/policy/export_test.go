@@ -28,3 +28,11 @@ func CanonicalOperator(name string) string {
 	}
 	return name
 }
+
+// Possible reports whether AWS may ever ask about the request through an
+// endpoint that carries carries (none: any endpoint): the check knows that
+// an action of the Service Authorization Reference is authorized only on
+// its resource types, so a test must not hold it to any other request.
+func Possible(r Request, carries ...string) bool {
+	return knownActions().possible(r.Action, r.Resource, carries)
+}

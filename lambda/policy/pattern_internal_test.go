@@ -181,12 +181,12 @@ func includedExactly(p, q refNFA) bool {
 	return true
 }
 
-// bitset of string indexes.
-type bitset []uint64
+// langSet is a set of string indexes.
+type langSet []uint64
 
-func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
-func (b bitset) set(i int)   { b[i/64] |= 1 << (i % 64) }
-func (b bitset) subsetOf(c bitset) bool {
+func newLangSet(n int) langSet { return make(langSet, (n+63)/64) }
+func (b langSet) set(i int)    { b[i/64] |= 1 << (i % 64) }
+func (b langSet) subsetOf(c langSet) bool {
 	for i := range b {
 		if b[i]&^c[i] != 0 {
 			return false
@@ -194,7 +194,7 @@ func (b bitset) subsetOf(c bitset) bool {
 	}
 	return true
 }
-func (b bitset) intersects(c bitset) bool {
+func (b langSet) intersects(c langSet) bool {
 	for i := range b {
 		if b[i]&c[i] != 0 {
 			return true
@@ -204,7 +204,7 @@ func (b bitset) intersects(c bitset) bool {
 }
 
 // firstNotIn returns the index of the first string in b and not in c, or -1.
-func (b bitset) firstNotIn(c bitset) int {
+func (b langSet) firstNotIn(c langSet) int {
 	for i := range b {
 		if w := b[i] &^ c[i]; w != 0 {
 			return i*64 + bits.TrailingZeros64(w)
@@ -217,14 +217,14 @@ type compiledCase struct {
 	text string
 	tok  pattern
 	ref  refNFA
-	lang bitset // which of the brute-force strings the reference matches
+	lang langSet // which of the brute-force strings the reference matches
 }
 
 func compileAll(t *testing.T, texts, strs []string, c compilation) []compiledCase {
 	t.Helper()
 	out := make([]compiledCase, len(texts))
 	for i, text := range texts {
-		cc := compiledCase{text: text, tok: c.compile(text), ref: newRefNFA(text, c), lang: newBitset(len(strs))}
+		cc := compiledCase{text: text, tok: c.compile(text), ref: newRefNFA(text, c), lang: newLangSet(len(strs))}
 		for j, s := range strs {
 			want := cc.ref.matches(s)
 			if want {

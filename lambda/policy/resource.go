@@ -5,11 +5,12 @@ import (
 	"unicode/utf8"
 )
 
-// reading is how a resource pattern is read where AWS's documentation
-// leaves room. The check needs two readings: the broad one matches at least
-// what AWS may (for what a policy allows), the narrow one at most (for what a
-// template allows); Evaluate reads as AWS documents it, and tests under the
-// other readings AWS might take.
+// reading is how a document is read where AWS's documentation leaves room,
+// or where some reader departs from it. Evaluate reads as AWS documents it
+// (request). Check reads a policy broad (it matches at least what AWS may)
+// and a template narrow (at most) where a quick answer will do, and
+// otherwise tries each reading the documents are open to, reading both the
+// same way (exact.go).
 type reading struct {
 	// starsCross: every '*' matches past colons; otherwise only a '*' ending
 	// a colon-separated part of the ARN does, as documented.
@@ -18,6 +19,16 @@ type reading struct {
 	// UTF-16 unit; otherwise it matches any one character.
 	questionsNarrow bool
 	variables       variableReading
+	// variablesEverywhere: a ${...} before an ARN's resource part (its
+	// fifth colon) is a variable too; AWS documents variables only in the
+	// resource part, and Evaluate reads one before it as text.
+	variablesEverywhere bool
+	// rootsAnyPartition: arn:P:iam::ID:root names the account ID in every
+	// partition, as iam-simulate reads it.
+	rootsAnyPartition bool
+	// absentPrincipalNobody: a statement without a Principal applies to no
+	// one; Evaluate has it apply to everyone.
+	absentPrincipalNobody bool
 }
 
 // variableReading is what a policy variable (${aws:username}) stands for.
@@ -30,8 +41,8 @@ const (
 )
 
 var (
-	broad   = reading{starsCross: true, variables: asAnything}
-	narrow  = reading{questionsNarrow: true, variables: asNothing}
+	broad   = reading{starsCross: true, variables: asAnything, variablesEverywhere: true}
+	narrow  = reading{questionsNarrow: true, variables: asNothing, variablesEverywhere: true}
 	request = reading{variables: fromRequest}
 )
 
@@ -60,7 +71,7 @@ func compileResource(s string, version string, how reading, ctx map[string][]str
 		if c == ':' {
 			colons++
 		}
-		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' && (how.variables != fromRequest || colons >= 5) {
+		if variables && c == '$' && i+1 < len(s) && s[i+1] == '{' && (how.variablesEverywhere || colons >= 5) {
 			end := strings.IndexByte(s[i:], '}')
 			if end < 0 {
 				p = append(p, token{kind: literal, char: c})
