@@ -10,6 +10,11 @@
 //	{{logGroup}}   one log-group name pattern; only inside a list element,
 //	               which is repeated for each resource the patterns need
 //
+// Two members are markers that rendering leaves out: "{{carries}}", a member
+// of the document, lists the service prefixes of the actions its endpoints
+// carry (Carries); "{{ifTagException}}", a member of a statement, keeps the
+// statement only with Params.TagException.
+//
 // The ${...} form is avoided on purpose: IAM reads it as a policy variable.
 //
 // Rendering parses the template first and substitutes inside string values

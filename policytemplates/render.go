@@ -46,7 +46,60 @@ const (
 	// tagExceptionMarker, a member of a statement, keeps the statement only
 	// when Params.TagException is set.
 	tagExceptionMarker = "{{ifTagException}}"
+	// carriesMarker, a member of the document, lists the service prefixes
+	// of the actions the template's endpoints carry (Carries); rendering
+	// leaves it out.
+	carriesMarker = "{{carries}}"
 )
+
+// Carries returns the service prefixes of the actions that the endpoints
+// the named template guards carry, as the template declares them: a
+// CloudWatch Logs endpoint evaluates only logs: requests, so a statement
+// of other services' actions lets nothing through it.
+func Carries(name string) ([]string, error) {
+	if !slices.Contains(Names(), name) {
+		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownTemplate, name, strings.Join(Names(), ", "))
+	}
+	var forms [][]string
+	for _, file := range []string{"templates/" + name + ".json", "templates/organization/" + name + ".json"} {
+		carries, err := declaredCarries(file)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		forms = append(forms, carries)
+	}
+	if !slices.Equal(forms[0], forms[1]) {
+		return nil, fmt.Errorf("template %s: its organization form carries %q, its own form %q", name, forms[1], forms[0])
+	}
+	return forms[0], nil
+}
+
+func declaredCarries(file string) ([]string, error) {
+	source, err := templateFiles.ReadFile(file)
+	if err != nil {
+		return nil, err // cannot happen: Names lists the embedded files
+	}
+	tree, err := decodeOrdered(source)
+	if err != nil {
+		return nil, err
+	}
+	if doc, ok := tree.(object); ok {
+		for _, m := range doc {
+			if list, ok := m.value.([]any); ok && m.key == carriesMarker {
+				var out []string
+				for _, v := range list {
+					if s, ok := v.(string); ok && s != "" {
+						out = append(out, s)
+					}
+				}
+				if len(out) == len(list) && len(out) > 0 {
+					return out, nil
+				}
+			}
+		}
+	}
+	return nil, fmt.Errorf("%s: no list of service prefixes in %s", file, carriesMarker)
+}
 
 // Names returns the template names in alphabetical order.
 func Names() []string {
@@ -154,7 +207,7 @@ func (r renderer) fill(v any) (any, error) {
 	case object:
 		out := make(object, 0, len(v))
 		for _, m := range v {
-			if m.key == tagExceptionMarker {
+			if m.key == tagExceptionMarker || m.key == carriesMarker {
 				continue
 			}
 			value, err := r.fill(m.value)
