@@ -41,7 +41,7 @@ func (c *checker) confirm(sus suspect) {
 		c.witnesses = append(c.witnesses, Witness{Principal: r.Principal, Action: r.Action, Resource: r.Resource,
 			Context: nonNil(r.Context), Reason: brief(reason)})
 	}
-	if how != documented {
+	if how != documented && !e.unsure {
 		c.notes.add(fmt.Sprintf("the policy's %s lets a request through only if %s, which AWS documents otherwise; the check holds a policy to every such reading",
 			sus.s.label(), how.describe()))
 	}
@@ -141,10 +141,10 @@ func (x *exact) decide(sus suspect) (escape, reading) {
 		m := x.model(how)
 		s := m.policyAllows[sus.allow]
 		b := x.boxOf(s)
-		covers := append(append([]*region(nil), m.templateAllows...), m.policyDenies...)
+		covers := coversInOrder(m.templateAllows, m.policyDenies)
 		if sus.deny != nil {
 			b = x.within(b, m.templateDenies[sus.denyAt])
-			covers = m.policyDenies
+			covers = coversInOrder(m.policyDenies)
 		}
 		if actions != nil {
 			b = x.onlyActions(b, actions, sus.deny == nil)
@@ -162,4 +162,21 @@ func (x *exact) decide(sus suspect) (escape, reading) {
 		}
 	}
 	return escape{}, documented
+}
+
+// coversInOrder lists the regions that cover, those without conditions
+// first: each takes a whole part of the box away at once, where one with
+// conditions splits it further. The order changes the work, not the answer.
+func coversInOrder(lists ...[]*region) []*region {
+	var plain, conditional []*region
+	for _, l := range lists {
+		for _, r := range l {
+			if len(r.conditions) == 0 {
+				plain = append(plain, r)
+			} else {
+				conditional = append(conditional, r)
+			}
+		}
+	}
+	return append(plain, conditional...)
 }

@@ -29,6 +29,7 @@ type exact struct {
 	knownIn          map[int]bitset          // by list id
 	pieces           map[string]*patternList // the action lists of suspects, by statement and indexes
 	implied          map[impliesKey]bool     // what clauses imply, asked again and again in a split
+	lists            map[string]*patternList // by their patterns
 }
 
 // members are the known actions a list matches, worked out once per list.
@@ -44,7 +45,7 @@ func (x *exact) members(l *patternList) bitset {
 func newExact(policy, template *Document, carries []string) *exact {
 	x := &exact{policy: policy, template: template, table: knownActions(), models: map[reading]*model{},
 		actionLists: map[*Statement]*patternList{}, knownIn: map[int]bitset{}, pieces: map[string]*patternList{},
-		implied: map[impliesKey]bool{}}
+		implied: map[impliesKey]bool{}, lists: map[string]*patternList{}}
 	x.budget.left = workBudget
 	x.finder.budget = &x.budget
 	x.finder.fill = func(p pattern) []string { return x.fillings(p, "", true) }

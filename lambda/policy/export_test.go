@@ -36,3 +36,9 @@ func CanonicalOperator(name string) string {
 func Possible(r Request, carries ...string) bool {
 	return knownActions().possible(r.Action, r.Resource, carries)
 }
+
+// OnlyDocumentedReading reports whether the documents read alike under
+// every reading the check tries: no '?' or '*' inside a part of a resource
+// ARN, no policy variable before its resource part, no root ARN, no
+// statement without a Principal.
+func OnlyDocumentedReading(docs ...*Document) bool { return len(readingsOf(docs...)) == 1 }

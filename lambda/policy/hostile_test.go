@@ -93,3 +93,32 @@ func TestBrief(t *testing.T) {
 		t.Errorf("a message of exactly 512 characters is cut to %d", len(s))
 	}
 }
+
+// questionMarks is a policy and a template whose patterns make the search
+// of the exact check exponential: a '*' then a letter then n '?' is an
+// automaton of 2^n sets of states. The check must stop within its budget
+// and call the policy non-compliant without proof, saying so.
+func questionMarks(n int) (policyJSON, templateJSON string) {
+	q := strings.Repeat("?", n)
+	const group = "arn:aws:logs:eu-west-1:111122223333:log-group:"
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents","Resource":"` + group + `*a` + q + `"}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":["` + group + `*a` + q + `b*","` + group + `*b` + q + `*"]}]}`
+}
+
+func TestCheckWorkIsBounded(t *testing.T) {
+	t.Parallel()
+	p, tmpl := questionMarks(16)
+	v := policy.Check(mustParse(t, p), mustParse(t, tmpl), policy.Subset)
+	if v.Compliant || v.Proof != policy.ProofUnproven || !budgetSpent(v) {
+		t.Errorf("compliant %v, proof %q, notes %q: want a non-compliant verdict, unproven, that says the budget ran out", v.Compliant, v.Proof, v.Notes)
+	}
+}
+
+func BenchmarkCheckWorkIsBounded(b *testing.B) {
+	p, tmpl := questionMarks(16)
+	pd, td := benchParse(b, p), benchParse(b, tmpl)
+	b.ReportAllocs()
+	for b.Loop() {
+		policy.Check(pd, td, policy.Subset)
+	}
+}

@@ -36,6 +36,7 @@ func TestCheckSoundness(t *testing.T) {
 	byKind := map[string]*tally{}
 	byTemplate := map[string]*tally{}
 	var policies, compliant, unparsable, pairs, compliantPairs, skipped, impossible, witnessed, failures, unsoundPolicies int
+	var promises obligations
 	// Each compliant policy brings 64 pairs; the cap only stops a generator
 	// that has stopped producing compliant policies from looping forever.
 	maxPolicies := *soundnessPairs/4 + 1000
@@ -75,8 +76,10 @@ func TestCheckSoundness(t *testing.T) {
 			requests = 64
 		}
 		found, unsound := false, false
+		var asked []policy.Request
 		for range requests {
 			req := g.request(spec, tmpl.spec)
+			asked = append(asked, req)
 			if !policy.Possible(req) {
 				impossible++ // AWS never authorizes the action on such a resource
 				continue
@@ -118,12 +121,16 @@ func TestCheckSoundness(t *testing.T) {
 		if found && !verdict.Compliant {
 			witnessed++
 		}
+		if !verdict.Compliant {
+			promises.checkNonCompliant(t, doc, tdoc, verdict, asked, "policy:   "+string(raw)+"\ntemplate: "+string(tmpl.json))
+		}
 	}
 
 	t.Logf("%d policies (%d more did not parse), %d compliant (%.1f%%); %d (policy, request) pairs, %d of them on compliant policies; %d requests skipped for an unsupported operator, %d for an action on a resource type it is never authorized on",
 		policies, unparsable, compliant, percent(compliant, policies), pairs, compliantPairs, skipped, impossible)
-	t.Logf("%d of %d non-compliant verdicts (%.1f%%) were confirmed by a generated request; the rest may be real or conservative",
-		witnessed, policies-compliant, percent(witnessed, policies-compliant))
+	t.Logf("%d of %d non-compliant verdicts (%.1f%%) were confirmed by a generated request; %d (%.1f%%) carry a witness of their own, every one a counterexample; %d lack one where the check must find it",
+		witnessed, policies-compliant, percent(witnessed, policies-compliant), promises.proven, percent(promises.proven, policies-compliant), promises.incomplete)
+	t.Logf("narrow rewrites: %d, each within the template and the old policy; %d templates not expressible as bounds on the policy", promises.narrowed, promises.notNarrowable)
 	for _, m := range []map[string]*tally{byKind, byTemplate} {
 		names := make([]string, 0, len(m))
 		for name := range m {

@@ -78,11 +78,28 @@ type box struct {
 type escape struct {
 	escapes bool
 	request *Request
+	// unsure is set when the escape is only the budget running out.
+	unsure bool
 }
 
+// newList makes a list, or returns the one made before with the same
+// patterns: the same list, to the finder's memo and to its shortcuts.
 func (x *exact) newList(patterns []pattern, texts []string) *patternList {
+	var key strings.Builder
+	for _, p := range patterns {
+		for _, t := range p {
+			key.WriteByte(byte('0' + t.kind))
+			key.WriteRune(t.char)
+		}
+		key.WriteByte(0)
+	}
+	if l, ok := x.lists[key.String()]; ok {
+		return l
+	}
 	x.lastID++
-	return &patternList{id: x.lastID, patterns: patterns, texts: texts}
+	l := &patternList{id: x.lastID, patterns: patterns, texts: texts}
+	x.lists[key.String()] = l
+	return l
 }
 
 func (x *exact) region(st *Statement, version string, how reading, s side) *region {
@@ -225,7 +242,7 @@ func (x *exact) search(b box, covers []*region) escape {
 // split finds a request of b that no region of covers takes in.
 func (x *exact) split(b box, covers []*region) escape {
 	if !x.budget.spend(1) {
-		return escape{escapes: true} // unknown: read against compliance
+		return escape{escapes: true, unsure: true} // unknown: read against compliance
 	}
 	if len(covers) == 0 {
 		return x.point(b)
@@ -328,7 +345,7 @@ func (x *exact) point(b box) escape {
 	case f.answer == empty:
 		return escape{}
 	case f.answer == unknown || r == nil:
-		return escape{escapes: true}
+		return escape{escapes: true, unsure: true}
 	}
 	r.Resource = x.readable(b.resources, f.member, true)
 	// A resource the box leaves open reads best as an ARN of the action's service.

@@ -46,6 +46,26 @@ func (s stringSet) has(str string) bool {
 	return true
 }
 
+// names are the list's patterns as plain strings, when there are many and
+// each is one: the search walks such a list as a trie. nil otherwise.
+func (l *patternList) names() []string {
+	if len(l.patterns) < 8 {
+		return nil
+	}
+	out := make([]string, 0, len(l.patterns))
+	for _, p := range l.patterns {
+		if p.literalPrefixLen() != len(p) {
+			return nil
+		}
+		var b strings.Builder
+		for _, t := range p {
+			b.WriteRune(t.char)
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
 // some reports whether f holds for some pattern of the list.
 func (l *patternList) some(f func(pattern) bool) bool { return slices.ContainsFunc(l.patterns, f) }
 
@@ -199,13 +219,25 @@ func (f *finder) search(s stringSet) found {
 		}
 	}
 	for _, l := range s.out {
-		for _, p := range l.patterns {
-			if p.isUniversal() {
-				return found{answer: empty}
-			}
+		if slices.Contains(s.in, l) || l.some(pattern.isUniversal) {
+			return found{answer: empty}
 		}
 	}
-	lists := append(slices.Clip(s.in), s.out...)
+	// A long list of plain names (the known actions, out of a set of
+	// unknown ones) is walked as one position in their trie rather than as
+	// as many automata.
+	var names []string
+	lists := slices.Clip(s.in)
+	for _, l := range s.out {
+		if n := l.names(); n != nil {
+			names = append(names, n...)
+		} else {
+			lists = append(lists, l)
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	outFrom := len(s.in) // lists from here on are out
 	// Every pattern's states, one after another: a token at each state but
 	// the last, which is the pattern's end. lo and hi bound each list's.
 	var tokens []token
@@ -225,7 +257,35 @@ func (f *finder) search(s stringSet) found {
 		}
 		hi[li] = len(tokens)
 	}
+	for _, n := range names {
+		for _, c := range n {
+			literals[c] = true
+		}
+	}
 	fresh, beyond := freshCharacters(literals)
+	// The trie: each prefix of a name gets a number; -1 is off every name.
+	var prefixes []string
+	prefixID := map[string]int32{}
+	nodeOf := func(prefix string) int32 {
+		i, _ := slices.BinarySearch(names, prefix)
+		if i == len(names) || !strings.HasPrefix(names[i], prefix) {
+			return -1
+		}
+		id, ok := prefixID[prefix]
+		if !ok {
+			id = int32(len(prefixes))
+			prefixes = append(prefixes, prefix)
+			prefixID[prefix] = id
+		}
+		return id
+	}
+	isName := func(node int32) bool {
+		if node < 0 {
+			return false
+		}
+		_, found := slices.BinarySearch(names, prefixes[node])
+		return found
+	}
 	size := len(tokens)
 	words := size/64 + 1
 	var stars []int
@@ -265,7 +325,7 @@ func (f *finder) search(s stringSet) found {
 	judge := func(set []uint64) (alive, accepting bool) {
 		alive, accepting = true, true
 		for li := range lists {
-			if li < len(s.in) {
+			if li < outFrom {
 				alive = alive && meets(set, listMasks[li])
 				accepting = accepting && meets(set, endMasks[li])
 			} else if meets(set, endMasks[li]) {
@@ -275,18 +335,20 @@ func (f *finder) search(s stringSet) found {
 		return alive, accepting
 	}
 	var states []uint64 // the sets of states found, words each, in order
+	var nodes []int32   // and where in the trie of names each is
 	var parent []int32
 	var via []rune
 	seen := map[uint64][]int32{} // by hash, the sets found
-	add := func(set []uint64, from int32, c rune) {
-		h := hashWords(set)
+	add := func(set []uint64, node int32, from int32, c rune) {
+		h := hashWords(set) ^ uint64(node+2)*0x9e3779b97f4a7c15
 		for _, i := range seen[h] {
-			if slices.Equal(states[int(i)*words:(int(i)+1)*words], set) {
+			if nodes[i] == node && slices.Equal(states[int(i)*words:(int(i)+1)*words], set) {
 				return
 			}
 		}
 		seen[h] = append(seen[h], int32(len(parent)))
 		states = append(states, set...)
+		nodes = append(nodes, node)
 		parent = append(parent, from)
 		via = append(via, c)
 	}
@@ -302,15 +364,12 @@ func (f *finder) search(s stringSet) found {
 	if alive, _ := judge(start); !alive {
 		return found{answer: empty}
 	}
-	add(start, -1, 0)
+	add(start, nodeOf(""), -1, 0)
 	next := make([]uint64, words)
 	var alphabet []rune
 	for head := 0; head < len(parent); head++ {
-		if !f.budget.spend(1 + words) {
-			return found{answer: unknown}
-		}
-		set := states[head*words : (head+1)*words]
-		if _, accepting := judge(set); accepting {
+		set, node := states[head*words:(head+1)*words], nodes[head]
+		if _, accepting := judge(set); accepting && !isName(node) {
 			var b []rune
 			for i := int32(head); parent[i] >= 0; i = parent[i] {
 				b = append(b, via[i])
@@ -326,11 +385,24 @@ func (f *finder) search(s stringSet) found {
 				alphabet = append(alphabet, tokens[i].char)
 			}
 		}
+		if node >= 0 { // the characters that go on along a name
+			prefix := prefixes[node]
+			i, _ := slices.BinarySearch(names, prefix)
+			for ; i < len(names) && strings.HasPrefix(names[i], prefix); i++ {
+				if c, _ := utf8.DecodeRuneInString(names[i][len(prefix):]); len(names[i]) > len(prefix) && !slices.Contains(alphabet, c) {
+					alphabet = append(alphabet, c)
+				}
+			}
+		}
 		slices.Sort(alphabet)
 		for _, c := range []rune{fresh, ':', beyond} {
 			if !slices.Contains(alphabet, c) {
 				alphabet = append(alphabet, c)
 			}
+		}
+		// Each character tried costs a pass over the set, and may keep one more.
+		if !f.budget.spend(len(alphabet) * (words + 1)) {
+			return found{answer: unknown}
 		}
 		for _, c := range alphabet {
 			clear(next)
@@ -353,7 +425,11 @@ func (f *finder) search(s stringSet) found {
 			}
 			closeOver(next)
 			if alive, _ := judge(next); alive {
-				add(next, int32(head), c)
+				nextNode := int32(-1)
+				if node >= 0 {
+					nextNode = nodeOf(prefixes[node] + string(c))
+				}
+				add(next, nextNode, int32(head), c)
 			}
 		}
 	}
