@@ -23,6 +23,7 @@ const (
 	KeyLogsTemplate     = "logsTemplate"
 	KeyLogGroupPatterns = "logGroupPatterns"
 	KeyCheckMode        = "checkMode"
+	KeyRewrite          = "rewrite"
 	KeyExemptTag        = "exemptTag"
 	KeySweepConcurrency = "sweepConcurrency"
 	KeyMaxWritesPerSec  = "maxWritesPerSecond"
@@ -51,7 +52,7 @@ const (
 func Keys() []string {
 	return []string{
 		KeyRegions, KeyDryRun, KeyServices, KeyLogsTemplate, KeyLogGroupPatterns,
-		KeyCheckMode, KeyExemptTag, KeySweepConcurrency, KeyMaxWritesPerSec, KeySweepSchedule,
+		KeyCheckMode, KeyRewrite, KeyExemptTag, KeySweepConcurrency, KeyMaxWritesPerSec, KeySweepSchedule,
 		KeyLogLevel, KeyLogRetentionDays, KeyCreateTrail, KeyAlarmEmail, KeyReservedConc, KeyFindings,
 		KeyOrganization, KeyOrganizationID, KeyMemberOUs, KeyMemberRegions, KeyUnitConcurrency,
 		KeyAccounts, KeyTemplateOrganizationID, KeyOrganizationTagException,
@@ -74,14 +75,15 @@ type Settings struct {
 	// Regions gets one stack each; none gets one stack without a fixed
 	// region (the CLI's default region, or any region for a StackSet).
 	Regions []string
-	// DryRun, Services, LogsTemplate, LogGroupPatterns, CheckMode, ExemptTag,
-	// SweepConcurrency and MaxWritesPerSecond become the function's
-	// environment (lambda/config), which validates them.
+	// DryRun, Services, LogsTemplate, LogGroupPatterns, CheckMode, Rewrite,
+	// ExemptTag, SweepConcurrency and MaxWritesPerSecond become the
+	// function's environment (lambda/config), which validates them.
 	DryRun             bool
 	Services           []string
 	LogsTemplate       string
 	LogGroupPatterns   []string
 	CheckMode          string
+	Rewrite            string
 	ExemptTag          string
 	SweepConcurrency   int
 	MaxWritesPerSecond string
@@ -161,6 +163,7 @@ var envKeys = map[string]string{
 	config.EnvLogsTemplate:     KeyLogsTemplate,
 	config.EnvLogGroupPatterns: KeyLogGroupPatterns,
 	config.EnvCheckMode:        KeyCheckMode,
+	config.EnvRewrite:          KeyRewrite,
 	config.EnvExemptTag:        KeyExemptTag,
 	config.EnvSweepConcurrency: KeySweepConcurrency,
 	config.EnvMaxWritesPerSec:  KeyMaxWritesPerSec,
@@ -193,6 +196,7 @@ func SettingsFromContext(lookup func(key string) any, present []string) (Setting
 		LogsTemplate:           r.str(KeyLogsTemplate),
 		LogGroupPatterns:       r.list(KeyLogGroupPatterns),
 		CheckMode:              r.str(KeyCheckMode),
+		Rewrite:                r.str(KeyRewrite),
 		ExemptTag:              r.str(KeyExemptTag),
 		MaxWritesPerSecond:     r.str(KeyMaxWritesPerSec),
 		Accounts:               r.list(KeyAccounts),
@@ -283,6 +287,7 @@ func (s Settings) Environment(selfRoleARN string) map[string]string {
 		config.EnvDryRun:       strconv.FormatBool(s.DryRun),
 		config.EnvLogsTemplate: cmp.Or(s.LogsTemplate, policytemplates.Logs),
 		config.EnvCheckMode:    cmp.Or(s.CheckMode, "subset"),
+		config.EnvRewrite:      cmp.Or(s.Rewrite, config.RewriteTemplate),
 		config.EnvExemptTag:    cmp.Or(s.ExemptTag, config.DefaultExemptTagKey+"="+config.DefaultExemptTagValue),
 		config.EnvSelfRoleARN:  selfRoleARN,
 	}

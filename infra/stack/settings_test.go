@@ -112,6 +112,8 @@ func TestSettingsErrorsNameTheKey(t *testing.T) {
 		{stack.KeyLogsTemplate, "strict", `context logsTemplate="strict": want logs or logs-strict`},
 		{stack.KeyLogGroupPatterns, "app:*", `context logGroupPatterns="app:*": `},
 		{stack.KeyCheckMode, "loose", `context checkMode="loose": want subset or exact`},
+		{stack.KeyRewrite, "wide", `context rewrite="wide": want template (write the template) or narrow`},
+		{stack.KeyRewrite, true, `context rewrite=true: want template`},
 		{stack.KeyExemptTag, "=x", `context exemptTag="=x": the tag key is empty`},
 		{stack.KeySweepConcurrency, "many", `context sweepConcurrency="many": want a whole number from 1 to 32`},
 		{stack.KeySweepConcurrency, 33.0, `context sweepConcurrency=33: want a whole number from 1 to 32`},

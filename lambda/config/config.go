@@ -20,6 +20,7 @@ const (
 	EnvLogsTemplate     = "LOGS_TEMPLATE"
 	EnvLogGroupPatterns = "LOG_GROUP_PATTERNS"
 	EnvCheckMode        = "CHECK_MODE"
+	EnvRewrite          = "REWRITE"
 	EnvExemptTag        = "EXEMPT_TAG"
 	EnvSelfRoleARN      = "SELF_ROLE_ARN"
 	EnvSweepConcurrency = "SWEEP_CONCURRENCY"
@@ -43,6 +44,16 @@ const (
 const (
 	FindingsNone        = "none"
 	FindingsSecurityHub = "securityhub"
+)
+
+// How a non-compliant policy is rewritten (REWRITE).
+const (
+	// RewriteTemplate writes the template, whatever the policy held.
+	RewriteTemplate = "template"
+	// RewriteNarrow keeps the owner's statements and adds the template's
+	// bounds (policy.Narrow): the result allows what both allow, never more
+	// than before; the template where that cannot be written.
+	RewriteNarrow = "narrow"
 )
 
 // OrganizationFromAWS is the ORGANIZATION_ID that has the function read its
@@ -85,6 +96,9 @@ type Config struct {
 	LogGroupPatterns []string
 	// Mode is how a current policy is compared with its template.
 	Mode policy.Mode
+	// Rewrite is what a non-compliant policy is rewritten to:
+	// RewriteTemplate or RewriteNarrow.
+	Rewrite string
 	// ExemptTag marks endpoints vpce-guard leaves alone.
 	ExemptTag Tag
 	// SelfRoleARN is vpce-guard's own role, path included. It only labels
@@ -158,6 +172,7 @@ func (t Tag) String() string {
 func Default() Config {
 	return Config{
 		Mode:               policy.Subset,
+		Rewrite:            RewriteTemplate,
 		ExemptTag:          Tag{Key: DefaultExemptTagKey, Value: DefaultExemptTagValue},
 		SweepConcurrency:   DefaultSweepConcurrency,
 		MaxWritesPerSecond: DefaultMaxWritesPerSecond,
@@ -249,6 +264,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			fail(EnvCheckMode, fmt.Sprintf("want %s or %s", policy.Subset, policy.Exact))
 		}
 		c.Mode = mode
+	}
+
+	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvRewrite))); v {
+	case "":
+	case RewriteTemplate, RewriteNarrow:
+		c.Rewrite = v
+	default:
+		fail(EnvRewrite, fmt.Sprintf("want %s (write the template) or %s (keep the policy within the template's bounds)", RewriteTemplate, RewriteNarrow))
 	}
 
 	if v := strings.TrimSpace(getenv(EnvExemptTag)); v != "" {

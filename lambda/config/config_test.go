@@ -23,7 +23,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.DryRun || len(c.Templates.Services) != 0 || c.Templates.StrictLogs || len(c.LogGroupPatterns) != 0 ||
-		c.Mode != policy.Subset || c.ExemptTag != (config.Tag{Key: "vpce-guard:exempt", Value: "true"}) ||
+		c.Mode != policy.Subset || c.Rewrite != config.RewriteTemplate || c.ExemptTag != (config.Tag{Key: "vpce-guard:exempt", Value: "true"}) ||
 		c.SelfRoleARN != "" || c.SweepConcurrency != 4 || c.Findings != config.FindingsNone {
 		t.Errorf("defaults: %+v", c)
 	}
@@ -50,6 +50,8 @@ func TestFromEnv(t *testing.T) {
 			return slices.Equal(c.LogGroupPatterns, []string{"/aws/lambda/*", "app-?"})
 		}},
 		{"exact mode", map[string]string{"CHECK_MODE": "exact"}, func(c config.Config) bool { return c.Mode == policy.Exact }},
+		{"narrow rewrite", map[string]string{"REWRITE": " Narrow "}, func(c config.Config) bool { return c.Rewrite == config.RewriteNarrow }},
+		{"template rewrite", map[string]string{"REWRITE": "template"}, func(c config.Config) bool { return c.Rewrite == config.RewriteTemplate }},
 		{"exempt key and value", map[string]string{"EXEMPT_TAG": "team:exception=yes"}, func(c config.Config) bool {
 			return c.ExemptTag == config.Tag{Key: "team:exception", Value: "yes"}
 		}},
@@ -98,6 +100,7 @@ func TestFromEnvErrors(t *testing.T) {
 		{"LOG_GROUP_PATTERNS", "ok,bad group", `LOG_GROUP_PATTERNS="ok,bad group": `},
 		{"LOG_GROUP_PATTERNS", manyPatterns(300), "too large"},
 		{"CHECK_MODE", "loose", "want subset or exact"},
+		{"REWRITE", "wide", `REWRITE="wide": want template (write the template) or narrow`},
 		{"EXEMPT_TAG", "=true", "the tag key is empty"},
 		{"EXEMPT_TAG", "key=", "nothing after '='"},
 		{"EXEMPT_TAG", strings.Repeat("k", 129), "longer than 128"},
