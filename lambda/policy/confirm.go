@@ -34,7 +34,7 @@ func (c *checker) confirm(sus suspect) {
 		listed = sus.actions
 	}
 	proven := e.request != nil && how == documented && x.confirmed(e.request)
-	reason := c.reason(sus, listed, e.request, proven)
+	reason := c.reason(sus, listed)
 	c.reasons.add(reason)
 	if proven && len(c.witnesses) < MaxWitnesses {
 		r := e.request
@@ -56,8 +56,9 @@ func nonNil(m map[string][]string) map[string][]string {
 
 // reason says what of the suspect escapes: the actions listed (indexes
 // into the suspect's statement or Deny), and why the template does not take
-// them in, told from the witness when there is a proven one.
-func (c *checker) reason(sus suspect, listed []int, r *Request, proven bool) string {
+// them in, in terms of the policy's patterns; the witness, when there is
+// one, is the concrete request.
+func (c *checker) reason(sus suspect, listed []int) string {
 	s := sus.s
 	if sus.deny != nil {
 		d := sus.deny
@@ -86,13 +87,7 @@ func (c *checker) reason(sus suspect, listed []int, r *Request, proven bool) str
 	for _, i := range listed {
 		texts = append(texts, s.actions.texts[i])
 	}
-	why := ""
-	if proven {
-		why = c.whyOutside(c.requestTest(r))
-	}
-	if why == "" {
-		why = c.whyOutside(c.patternTest(s, s.actions.single(listed[len(listed)-1]), s.resources.single(sus.resource)))
-	}
+	why := c.whyOutside(c.patternTest(s, s.actions.single(listed[len(listed)-1]), s.resources.single(sus.resource)))
 	return fmt.Sprintf("%s allows %s on %s%s, %s", s.label(), joinBrief(texts, listBrief), s.resources.texts[sus.resource],
 		principalNote(s.Principal), why)
 }

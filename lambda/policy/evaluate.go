@@ -130,13 +130,9 @@ func (st *Statement) applies(r Request, version string, ctx map[string][]string,
 	return true, nil
 }
 
-// admits reports whether the statement takes in one part of the request,
-// as Evaluate reads it: its caller, action, resource, or context (every
-// condition holds; one with an unknown operator does not).
-func (st *Statement) admits(part coverPart, r Request, version string, ctx map[string][]string, compiled requestPatterns) bool {
-	return st.admitsUnder(part, r, version, ctx, request, compiled)
-}
-
+// admitsUnder reports whether the statement takes in one part of the
+// request, its resource read as how says: its caller, action, resource, or
+// context (every condition holds; one with an unknown operator does not).
 func (st *Statement) admitsUnder(part coverPart, r Request, version string, ctx map[string][]string, how reading, compiled requestPatterns) bool {
 	switch part {
 	case principalPart:

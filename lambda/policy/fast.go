@@ -171,15 +171,14 @@ type suspect struct {
 // template Allow: the cost grows with actions plus resources, not with
 // their product.
 func (c *checker) allowSuspects(s *compiledStatement, at int) []suspect {
-	// Conditions on the policy's Allow only narrow it, so they are left out
-	// here; the template's conditions must follow from the policy's.
-	fits := func(a *compiledStatement) bool {
-		return c.principalWithin(s, a) && conditionsImply(s.conditions, a.conditions)
-	}
+	// The tests whyOutside explains with. Conditions on the policy's Allow
+	// only narrow it, so they are left out here; the template's conditions
+	// must follow from the policy's.
+	test := c.patternTest(s, s.actions, s.resources)
+	fits := func(a *compiledStatement) bool { return test(a, principalPart) && test(a, conditionPart) }
 	if s.actions.not || s.resources.not {
 		for i := range c.templateAllows {
-			a := &c.templateAllows[i]
-			if a.actions.contains(s.actions) && a.resources.contains(s.resources) && fits(a) {
+			if a := &c.templateAllows[i]; test(a, actionPart) && test(a, resourcePart) && fits(a) {
 				return nil
 			}
 		}
@@ -311,11 +310,9 @@ const (
 // whyOutside says why no template Allow takes in a piece of a policy
 // Allow, as test sees each part of each template Allow: none takes in the
 // action; or, among those that do, the first that fails on principal or
-// condition, else the resources they allow. test is a witness request's
-// (does the Allow take in its action, resource, caller, context?) or, for a
-// piece without one, the quick pass's (does it take in all of the piece's
-// actions, resources, callers, conditions?): one explanation for both. ""
-// when some Allow passes every test.
+// condition, else the resources they allow. "" when some Allow passes every
+// test. The quick pass covers a piece by the same tests (patternTest),
+// batched.
 func (c *checker) whyOutside(test func(a *compiledStatement, part coverPart) bool) string {
 	var sameAction []*compiledStatement
 	for i := range c.templateAllows {
@@ -355,16 +352,6 @@ func (c *checker) patternTest(s *compiledStatement, actions, resources patternSe
 			return c.principalWithin(s, a)
 		}
 		return conditionsImply(s.conditions, a.conditions)
-	}
-}
-
-// requestTest is a witness's test: does the template Allow take in its
-// action, resource, caller and context, as Evaluate reads them.
-func (c *checker) requestTest(r *Request) func(*compiledStatement, coverPart) bool {
-	ctx := foldContext(r.Context)
-	requests := c.template.compile().requests
-	return func(a *compiledStatement, part coverPart) bool {
-		return a.Statement.admits(part, *r, c.template.version, ctx, requests[a.Number-1])
 	}
 }
 

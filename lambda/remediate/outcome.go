@@ -6,6 +6,7 @@ import (
 
 	"github.com/vpce-guard/vpce-guard/lambda/cloudtrail"
 	"github.com/vpce-guard/vpce-guard/lambda/owner"
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
 )
 
 // Verdict is what vpce-guard concluded about one endpoint.
@@ -26,8 +27,8 @@ type Action string
 // The actions.
 const (
 	None         Action = "none"
-	Rewritten    Action = "rewritten"    // the template was written
-	WouldRewrite Action = "wouldRewrite" // dry run: the template would have been written
+	Rewritten    Action = "rewritten"    // the template, or the policy within its bounds, was written
+	WouldRewrite Action = "wouldRewrite" // dry run: it would have been written
 )
 
 // Outcome is the result for one endpoint, or for a call that needed no endpoint
@@ -40,6 +41,20 @@ type Outcome struct {
 	Verdict     Verdict  `json:"verdict"`
 	Action      Action   `json:"action"`
 	Reasons     []string `json:"reasons"` // never null in JSON: an empty list when there is nothing to say
+	// Proof says how a noncompliant verdict is known: policy.ProofWitness
+	// when Witnesses hold requests the policy allows and the template
+	// denies, policy.ProofUnproven when the check found none it could show.
+	Proof     policy.Proof     `json:"proof,omitempty"`
+	Witnesses []policy.Witness `json:"witnesses,omitempty"`
+	// Rewrite is what a rewritten (or, in a dry run, would-be rewritten)
+	// policy is: config.RewriteTemplate or config.RewriteNarrow;
+	// RewriteFallback says why a narrow rewrite writes the template.
+	Rewrite         string `json:"rewrite,omitempty"`
+	RewriteFallback string `json:"rewriteFallback,omitempty"`
+	// Widens lists, for a rewrite, what the written policy allows that the
+	// old one did not (the reverse check); empty for a narrow rewrite. Set
+	// (to an empty list at least) on every rewritten and wouldRewrite outcome.
+	Widens *[]Widening `json:"widens,omitempty"`
 	// Notes are what the check could not read exactly (an unknown condition
 	// operator) and how it read it, whatever the verdict.
 	Notes []string `json:"notes,omitempty"`

@@ -242,12 +242,12 @@ func (r *Remediator) checkByID(ctx context.Context, client EC2, id string, at pl
 }
 
 // check decides about an endpoint whose state was just described in region,
-// and writes the template if it must, when its turn comes
+// and writes the new policy if it must, when its turn comes
 // (MaxWritesPerSecond) and unless the run's cutoff comes first. It makes at
 // most one AWS call, the write.
 func (r *Remediator) check(ctx context.Context, client EC2, e types.VpcEndpoint, region string, origin Origin, run Run) (Outcome, error) {
 	d := r.decide(client, e, region, origin)
-	if d.tpl == nil {
+	if d.written == nil {
 		return d.outcome, d.err
 	}
 	if !r.pacer(d.at).wait(ctx, run) {
@@ -256,11 +256,12 @@ func (r *Remediator) check(ctx context.Context, client EC2, e types.VpcEndpoint,
 	return r.write(ctx, d, run)
 }
 
-// decision is what an endpoint needs: tpl is set when the template must be
+// decision is what an endpoint needs: written is set when a policy must be
 // written, with client, in place at.
 type decision struct {
 	outcome Outcome
-	tpl     *template
+	written *Written
+	after   string // the written policy's hash
 	err     error
 	client  EC2
 	at      place
@@ -316,32 +317,56 @@ func (r *Remediator) decide(client EC2, e types.VpcEndpoint, region string, orig
 		return decision{outcome: o, err: fmt.Errorf("vpc endpoint %s: %w", o.EndpointID, err)}
 	}
 
+	var parsed *policy.Document // nil for an endpoint without a policy, or one that cannot be read
 	switch {
 	case current == "":
 		o.Verdict = NonCompliant
 		o.Reasons = []string{"the endpoint has no policy document, which allows everything"}
+		// What the endpoint lets through is what AWS's full-access policy does.
+		v := policy.Check(fullAccess(), tpl.Doc, r.cfg.Mode, tpl.Carries...)
+		o.Proof, o.Witnesses = v.Proof, v.Witnesses
 	case parseErr != nil:
 		o.Verdict = NonCompliant
 		// A parse error may quote a value of thousands of characters.
 		o.Reasons = policy.Brief([]string{fmt.Sprintf("the current policy cannot be read: %v", parseErr)}, 1)
+		o.Proof = policy.ProofUnproven
 	default:
-		v := policy.Check(doc, tpl.doc, r.cfg.Mode)
+		parsed = doc
+		v := policy.Check(doc, tpl.Doc, r.cfg.Mode, tpl.Carries...)
 		o.Notes = v.Notes
 		if v.Compliant {
 			o.Verdict = Compliant
 			return decision{outcome: o}
 		}
 		o.Verdict = NonCompliant
-		o.Reasons = v.Reasons
+		o.Reasons, o.Proof, o.Witnesses = v.Reasons, v.Proof, v.Witnesses
 	}
 	o.Reasons = append(o.Reasons, r.history(&o, e.Tags, origin)...)
 
+	written := Rewrite(parsed, tpl.Template, r.cfg.Rewrite)
+	o.Rewrite, o.RewriteFallback = written.How, written.Fallback
+	grants := []Widening{} // a narrow rewrite grants nothing, by construction
+	if written.How != config.RewriteNarrow {
+		grants = widens(written.Doc, parsed, tpl.Carries, parseErr != nil && current != "")
+	}
+	o.Widens = &grants
+	after := tpl.hash
+	if written.How == config.RewriteNarrow {
+		after = hashPolicy(written.Doc.Normalize().JSON())
+	}
 	if r.cfg.DryRun {
 		o.Action = WouldRewrite
-		o.PolicyAfter, o.PolicyAfterText = tpl.hash, tpl.text
+		o.PolicyAfter, o.PolicyAfterText = after, written.Text
 		return decision{outcome: o}
 	}
-	return decision{outcome: o, tpl: tpl, client: client, at: place{account: o.Account, region: region}}
+	return decision{outcome: o, written: &written, after: after, client: client, at: place{account: o.Account, region: region}}
+}
+
+// fullAccess is the policy AWS gives an endpoint created without one.
+func fullAccess() *policy.Document {
+	return policy.NewDocument(policy.Version2008, "", []policy.Statement{{Effect: policy.Allow,
+		Principal: policy.Principal{Present: true, Any: true},
+		Action:    policy.Values{Values: []string{"*"}}, Resource: policy.Values{Values: []string{"*"}}}})
 }
 
 // history says what a non-compliant endpoint's tags and origin tell about
@@ -367,13 +392,13 @@ func (r *Remediator) history(o *Outcome, tags []types.Tag, origin Origin) []stri
 	return reasons
 }
 
-// write puts the template on the endpoint, then records the rewrite on it:
-// the two AWS calls of a decision.
+// write puts the new policy on the endpoint, then records the rewrite on
+// it: the two AWS calls of a decision.
 func (r *Remediator) write(ctx context.Context, d decision, run Run) (Outcome, error) {
 	o := d.outcome
 	_, err := d.client.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{
 		VpcEndpointId:  aws.String(o.EndpointID),
-		PolicyDocument: aws.String(d.tpl.text),
+		PolicyDocument: aws.String(d.written.Text),
 	})
 	if isNotFound(err) {
 		// Deleted between the Describe and the write: nothing is left to
@@ -388,7 +413,7 @@ func (r *Remediator) write(ctx context.Context, d decision, run Run) (Outcome, e
 		return o, err
 	}
 	o.Action = Rewritten
-	o.PolicyAfter, o.PolicyAfterText = d.tpl.hash, d.tpl.text
+	o.PolicyAfter, o.PolicyAfterText = d.after, d.written.Text
 	// The policy is right whatever comes next: a failure here is reported,
 	// not retried, since a retry would find the endpoint compliant.
 	_, err = d.client.CreateTags(ctx, &ec2.CreateTagsInput{

@@ -107,7 +107,7 @@ func (r *Remediator) sweep(ctx context.Context, client EC2, at place, token stri
 				continue
 			}
 			d := r.decide(client, e, at.region, origin)
-			if d.tpl == nil {
+			if d.written == nil {
 				run.record(d.outcome)
 				continue
 			}

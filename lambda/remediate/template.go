@@ -8,12 +8,11 @@ import (
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
 
-// template is a rendered and parsed template, ready to check policies against.
+// template is a rendered and parsed template, ready to check policies
+// against. Its text is kept as a string, converted once: every outcome of a
+// sweep refers to it, so a copy per endpoint would grow with the sweep.
 type template struct {
-	// text is kept as a string, converted once: every outcome of a sweep
-	// refers to it, so a copy per endpoint would grow with the sweep.
-	text string
-	doc  *policy.Document
+	Template
 	hash string
 }
 
@@ -46,7 +45,11 @@ func (t *templates) get(name, region, account string) (*template, error) {
 	if err != nil { // the templates are tested to parse; this is a bug
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
-	tpl := &template{text: string(text), doc: doc, hash: hashPolicy(doc.Normalize().JSON())}
+	carries, err := policytemplates.Carries(name)
+	if err != nil { // tested for every template; this is a bug too
+		return nil, err
+	}
+	tpl := &template{Template: Template{Text: string(text), Doc: doc, Carries: carries}, hash: hashPolicy(doc.Normalize().JSON())}
 	if t.cache == nil {
 		t.cache = map[templateKey]*template{}
 	}
