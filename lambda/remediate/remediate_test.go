@@ -364,7 +364,9 @@ func TestOutcomeJSONFields(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"account", "action", "caller", "endpointId", "error", "eventId", "eventName", "policyAfter", "policyBefore", "reasons", "region", "serviceName", "verdict"}
+	// A failed write still says what it would have written, and why.
+	want := []string{"account", "action", "caller", "endpointId", "error", "eventId", "eventName", "policyAfter", "policyBefore",
+		"proof", "reasons", "region", "rewrite", "serviceName", "verdict", "widens", "witnesses"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("JSON fields %q, want %q", keys, want)
 	}
