@@ -384,7 +384,9 @@ func (x *exact) consistentCaller(r *Request, among bitset) {
 // otherwise the shortest.
 func (x *exact) readable(s stringSet, shortest string, resource bool) string {
 	if resource {
-		return shortest // the finder tried the readable ones first
+		// The finder tried the readable ones first; failing those, its
+		// shortest member may leave parts of the ARN empty.
+		return x.fillEmptyParts(s, shortest)
 	}
 	// An action is best in the case the policy writes it.
 	for _, l := range s.in {
@@ -412,6 +414,44 @@ func (x *exact) readable(s stringSet, shortest string, resource bool) string {
 		}
 	}
 	return shortest
+}
+
+// fillEmptyParts fills, in a member of s, the parts of an ARN that are
+// empty (the partition, region and account with the hints, the others
+// with a made-up name) and the names that end in a separator, one at a
+// time, keeping each change that leaves it a member: a request of
+// arn:aws:logs:::log-group:app-:log-stream: cannot be made, one of
+// arn:aws:logs:eu-west-1:999999999999:log-group:app-vpce-guard-witness:log-stream:vpce-guard-witness can.
+func (x *exact) fillEmptyParts(s stringSet, member string) string {
+	parts := strings.Split(member, ":")
+	if len(parts) < 6 || parts[0] != "arn" {
+		return member
+	}
+	tries := 0
+	for i := 1; i < len(parts) && tries < 12; i++ {
+		var fills []string
+		switch {
+		case i == 1 && parts[i] == "":
+			fills = x.hints.partitions[:1]
+		case i == 3 && parts[i] == "":
+			fills = x.hints.regions[:1]
+		case i == 4 && parts[i] == "":
+			fills = x.hints.accounts[:1]
+		case i >= 5 && (parts[i] == "" || strings.ContainsAny(parts[i][len(parts[i])-1:], "-_/.")):
+			fills = []string{parts[i] + witnessName}
+		}
+		for _, fill := range fills {
+			tries++
+			old := parts[i]
+			parts[i] = fill
+			if candidate := strings.Join(parts, ":"); s.has(candidate) {
+				member = candidate
+			} else {
+				parts[i] = old
+			}
+		}
+	}
+	return member
 }
 
 // fillings fill a pattern's wildcards: in an ARN's partition, region and
