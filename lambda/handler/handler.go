@@ -224,6 +224,21 @@ func (h *Handler) logOutcome(ctx context.Context, o remediate.Outcome) {
 	if o.OwnCall {
 		attrs = append(attrs, slog.Bool("ownCall", true))
 	}
+	if o.Proof != "" {
+		attrs = append(attrs, slog.String("proof", string(o.Proof)))
+	}
+	if len(o.Witnesses) > 0 {
+		attrs = append(attrs, slog.Any("witnesses", o.Witnesses))
+	}
+	if o.Rewrite != "" {
+		attrs = append(attrs, slog.String("rewrite", o.Rewrite))
+	}
+	if o.RewriteFallback != "" {
+		attrs = append(attrs, slog.String("rewriteFallback", o.RewriteFallback))
+	}
+	if o.Widens != nil {
+		attrs = append(attrs, slog.Any("widens", *o.Widens))
+	}
 	if len(o.Notes) > 0 {
 		attrs = append(attrs, slog.Any("notes", o.Notes))
 	}

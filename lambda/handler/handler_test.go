@@ -26,6 +26,7 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/fanout"
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/lambda/owner"
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
@@ -179,6 +180,10 @@ func TestCreateEventRoundTrip(t *testing.T) {
 		outcomes[0].EventID != "ct-1" || outcomes[0].EventName != "CreateVpcEndpoint" || outcomes[0].Caller != "arn:aws:iam::111122223333:user/alice" {
 		t.Fatalf("outcomes %+v", outcomes)
 	}
+	if o := outcomes[0]; o.Proof != policy.ProofWitness || len(o.Witnesses) == 0 || o.Witnesses[0].Action == "" ||
+		o.Rewrite != config.RewriteTemplate || o.Widens == nil || len(*o.Widens) != 0 {
+		t.Errorf("the logged outcome's proof %q, witnesses %+v, rewrite %q, widens %v", o.Proof, o.Witnesses, o.Rewrite, o.Widens)
+	}
 	if summary.Outcomes != 1 || summary.Verdicts[remediate.NonCompliant] != 1 || summary.Actions[remediate.Rewritten] != 1 ||
 		summary.Errors != 0 || len(summary.Failed) != 0 || summary.Stopped {
 		t.Errorf("summary %+v, want one noncompliant endpoint rewritten", summary)
@@ -189,7 +194,8 @@ func TestCreateEventRoundTrip(t *testing.T) {
 	if len(infos) != 1 {
 		t.Fatalf("%d outcome lines, want 1: %v", len(infos), records)
 	}
-	for _, key := range []string{"endpointId", "serviceName", "verdict", "action", "reasons", "eventId", "eventName", "caller", "policyBefore", "policyAfter"} {
+	for _, key := range []string{"endpointId", "serviceName", "verdict", "action", "reasons", "eventId", "eventName", "caller", "policyBefore", "policyAfter",
+		"proof", "witnesses", "rewrite", "widens"} {
 		if _, ok := infos[0][key]; !ok {
 			t.Errorf("the outcome line has no %s: %v", key, infos[0])
 		}
