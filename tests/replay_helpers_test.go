@@ -440,3 +440,13 @@ func functionEnv(ec2URL, region string, settings map[string]string) map[string]s
 	maps.Copy(env, settings)
 	return env
 }
+
+// parsePolicy parses a policy the test holds, failing the test if it cannot.
+func parsePolicy(t testing.TB, text string) *policy.Document {
+	t.Helper()
+	doc, err := policy.Parse([]byte(text))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	return doc
+}

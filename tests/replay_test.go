@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/vpce-guard/vpce-guard/lambda/config"
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 	"github.com/vpce-guard/vpce-guard/tests/emulator"
@@ -40,6 +41,9 @@ type replayScenario struct {
 	// rewritten: the policy is the template afterwards; otherwise it is what
 	// the replayed call left.
 	rewritten bool
+	// narrowed: the policy afterwards is the narrow rewrite of what the
+	// replayed call left: not the template, within it, and within the old.
+	narrowed bool
 }
 
 var replayScenarios = []replayScenario{
@@ -54,6 +58,15 @@ var replayScenarios = []replayScenario{
 	{name: "modify-widens-logs-again", fixture: "modify-logs-widened.json", existing: "template",
 		existingTags: map[string]string{config.RewrittenTagKey: "2026-11-30T08:00:00Z", "ManagedBy": "terraform"},
 		verdict:      remediate.NonCompliant, action: remediate.Rewritten, rewritten: true},
+	// The owner had narrowed the template and widened it elsewhere: the narrow
+	// rewrite cuts what escapes and keeps the rest narrowed.
+	{name: "modify-widens-logs-narrow", fixture: "modify-logs-app-groups-widened.json", existing: "template",
+		settings: map[string]string{config.EnvRewrite: config.RewriteNarrow},
+		verdict:  remediate.NonCompliant, action: remediate.Rewritten, narrowed: true},
+	// Widened without narrowing anything: the narrow rewrite is the template.
+	{name: "modify-widens-logs-narrow-is-template", fixture: "modify-logs-widened.json", existing: "template",
+		settings: map[string]string{config.EnvRewrite: config.RewriteNarrow},
+		verdict:  remediate.NonCompliant, action: remediate.Rewritten, rewritten: true},
 	{name: "modify-by-vpce-guard", fixture: "modify-logs-by-vpce-guard.json",
 		verdict: remediate.Compliant, action: remediate.None},
 	{name: "dry-run", fixture: "04-create-logs-no-policy.json", settings: map[string]string{"DRY_RUN": "true"},
@@ -143,7 +156,7 @@ func (sc replayScenario) run(t *testing.T, moto *emulator.Moto, bootstrap string
 			o.EndpointID, o.Verdict, o.Action, o.Error, r.endpointID, sc.verdict, sc.action, o.Reasons)
 	}
 	writes, _ := proxy.Count("ModifyVpcEndpoint")
-	if want := map[bool]int{true: 1, false: 0}[sc.rewritten]; writes != want {
+	if want := map[bool]int{true: 1, false: 0}[sc.rewritten || sc.narrowed]; writes != want {
 		t.Errorf("the function wrote the policy %d times, want %d", writes, want)
 	}
 	if !sc.unknownEndpoint {
@@ -151,6 +164,8 @@ func (sc replayScenario) run(t *testing.T, moto *emulator.Moto, bootstrap string
 		switch {
 		case sc.rewritten && after != template:
 			t.Errorf("policy after the event:\n%s\nwant the template:\n%s", after, template)
+		case sc.narrowed:
+			checkNarrowed(t, after, template, before, o)
 		case !sc.rewritten && after != before:
 			t.Errorf("policy after the event:\n%s\nwant it untouched:\n%s", after, before)
 		}
@@ -161,10 +176,10 @@ func (sc replayScenario) run(t *testing.T, moto *emulator.Moto, bootstrap string
 				recorded = aws.ToString(tag.Value)
 			}
 		}
-		if _, err := time.Parse(time.RFC3339, recorded); sc.rewritten && (err != nil || recorded == sc.existingTags[config.RewrittenTagKey]) {
+		if _, err := time.Parse(time.RFC3339, recorded); (sc.rewritten || sc.narrowed) && (err != nil || recorded == sc.existingTags[config.RewrittenTagKey]) {
 			t.Errorf("after the rewrite the endpoint's tag %s is %q, want the time of this rewrite", config.RewrittenTagKey, recorded)
 		}
-		if !sc.rewritten && recorded != "" {
+		if !sc.rewritten && !sc.narrowed && recorded != "" {
 			t.Errorf("the endpoint was tagged %s=%s without a rewrite", config.RewrittenTagKey, recorded)
 		}
 		if o.RecordError != "" {
@@ -172,4 +187,24 @@ func (sc replayScenario) run(t *testing.T, moto *emulator.Moto, bootstrap string
 		}
 	}
 	checkGolden(t, "replay-"+sc.name, names.golden(t, outcomes))
+}
+
+// checkNarrowed holds a narrow rewrite, as moto stored it, to its promise:
+// compliant with the template (so its own Modify event writes nothing), no
+// broader than the policy it replaced, and said so in the outcome.
+func checkNarrowed(t *testing.T, after, template, before string, o remediate.Outcome) {
+	t.Helper()
+	if samePolicy(after, template) {
+		t.Errorf("a narrow rewrite wrote the template: %s", o.RewriteFallback)
+	}
+	written, old, tmpl := parsePolicy(t, after), parsePolicy(t, before), parsePolicy(t, template)
+	if v := policy.Check(written, tmpl, policy.Subset, "logs"); !v.Compliant {
+		t.Errorf("the narrow rewrite is not within the template: %q", v.Reasons)
+	}
+	if v := policy.Check(written, old, policy.Subset, "logs"); !v.Compliant {
+		t.Errorf("the narrow rewrite is broader than the old policy: %q", v.Reasons)
+	}
+	if o.Rewrite != config.RewriteNarrow || o.Widens == nil || len(*o.Widens) != 0 {
+		t.Errorf("outcome rewrite %q, widens %v; want narrow, nothing", o.Rewrite, o.Widens)
+	}
 }
