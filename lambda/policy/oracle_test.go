@@ -31,7 +31,7 @@ var (
 //
 // agreement: for random (policy, request) pairs, Evaluate and iam-simulate
 // decide alike, except in the readings where iam-simulate departs from AWS's
-// documentation (knownDifferences, and the README's table).
+// documentation (knownDifferences, and the table in tests/README.md).
 //
 // soundness: whenever Check calls a policy compliant with a template, every
 // generated request iam-simulate lets through the policy, it lets through the
@@ -98,7 +98,7 @@ func oracleAgreement(t *testing.T, o *oracle.Oracle, g *policyGenerator, templat
 			ours, err := c.doc.Evaluate(c.request)
 			if errors.Is(err, policy.ErrUnsupportedOperator) {
 				// iam-simulate reads operator names without case; IAM and
-				// Evaluate do not. Documented in the README.
+				// Evaluate do not. Documented in tests/README.md.
 				unsupported++
 				continue
 			}
@@ -283,7 +283,7 @@ func (g *policyGenerator) oracleRequest(p, template policySpec) policy.Request {
 
 // knownDifference names the readings of iam-simulate that explain a
 // disagreement, or "" when none do. Each is a place where iam-simulate reads
-// IAM otherwise than AWS documents it (the README quotes the documentation);
+// IAM otherwise than AWS documents it (tests/README.md quotes the documentation);
 // Evaluate agrees once the case is read iam-simulate's way. A disagreement
 // may need two of them, such as a root ARN of another partition naming the
 // caller of a statement with an operator in lower case.

@@ -3,7 +3,8 @@ package badinput_test
 // Bad inputs: every class of input the program must survive
 // without a crash, with a clear error or a skip, and without writing anything
 // it should not. These tests use the in-memory EC2 of internal/fakeec2 and
-// need no moto. The README's "Bad inputs" table lists them with what the program does.
+// need no moto. The "Bad inputs" table of tests/README.md lists them with what
+// the program does.
 
 import (
 	"bytes"
