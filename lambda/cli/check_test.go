@@ -343,7 +343,7 @@ func TestCheckUnproven(t *testing.T) {
 // The help of --service and --partition lists what the templates offer.
 func TestTemplateFlagsHelp(t *testing.T) {
 	t.Parallel()
-	for _, command := range []string{"check", "render"} {
+	for _, command := range []string{"check", "render", "fix"} {
 		_, _, stderr := run(t, "", command, "-h")
 		service, partition := flagHelp(stderr, "service"), flagHelp(stderr, "partition")
 		want := append(policytemplates.Names(), policytemplates.Services()...)
