@@ -38,8 +38,9 @@ func (t *templateFlags) register(flags *flag.FlagSet) {
 
 // registerFile adds --template, which check and fix take and render does not.
 func (t *templateFlags) registerFile(flags *flag.FlagSet) {
-	flags.StringVar(&t.file, "template", "", "a policy file to hold the policy to instead of a built-in template (- for standard input); "+
-		"the flags that fill a built-in template go, and --service, optional, says which actions the endpoint carries")
+	flags.StringVar(&t.file, "template", "", fmt.Sprintf("a policy file to hold the policy to instead of a built-in template (- for standard input); "+
+		"--%s fill a built-in one and cannot go with it; --service, optional, says which services' actions the endpoint carries (default: every action counts)",
+		strings.Join(renderingFlags, ", --")))
 }
 
 // serviceUsage lists what --service takes, from the templates themselves.
@@ -48,8 +49,8 @@ func serviceUsage() string {
 	for _, service := range policytemplates.Services() {
 		endpoints = append(endpoints, fmt.Sprintf("%s: %s", service, strings.Join(policytemplates.EndpointNames(service), ", ")))
 	}
-	return fmt.Sprintf("the template: %s (the services: %s), or an endpoint service name com.amazonaws.REGION.NAME, NAME of %s",
-		orList(policytemplates.Names()), strings.Join(policytemplates.Services(), ", "), strings.Join(endpoints, "; "))
+	return fmt.Sprintf("the template (%s), or the endpoint service name com.amazonaws.REGION.NAME of a service one guards (%s)",
+		orList(policytemplates.Names()), strings.Join(endpoints, "; "))
 }
 
 // orList writes a, b or c.
