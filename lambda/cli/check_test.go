@@ -34,6 +34,7 @@ var nonCompliant = map[string]string{
 	"hostile.json":      hostile,
 	"named-caller.json": `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/admin"},"Action":"logs:GetLogEvents","Resource":"arn:aws:logs:eu-west-1:444455556666:log-group:*"}]}`,
 	"not-resource.json": `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:*","NotResource":"arn:aws:logs:eu-west-1:111122223333:log-group:secret*"}]}`,
+	"service.json":      `{"Statement":[{"Effect":"Allow","Principal":{"Service":"logs.amazonaws.com"},"Action":"logs:GetLogEvents","Resource":"arn:aws:logs:eu-west-1:444455556666:log-group:*"}]}`,
 	"ip-condition.json": `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringLike":{"aws:PrincipalArn":["arn:aws:iam::*:role/ops-*"]}}}]}`,
 }
 
