@@ -66,6 +66,9 @@ func runFix(_ context.Context, env Env, args []string) int {
 	default:
 		fmt.Fprintf(env.Stderr, "vpce-guard fix: %s rewritten to %s\n", files[0], ref.title)
 	}
+	if written.How == config.RewriteNarrow && mode == policy.Exact {
+		fmt.Fprintln(env.Stderr, "vpce-guard fix: in exact mode a narrow rewrite is not the template either: the next check finds it non-compliant again")
+	}
 	if written.Fallback != "" {
 		fmt.Fprintf(env.Stderr, "vpce-guard fix: %s\n", printable(written.Fallback))
 	}

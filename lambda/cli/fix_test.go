@@ -100,6 +100,8 @@ func TestFix(t *testing.T) {
 			[]string{"rewritten to the logs template\n", "vpce-guard fix: narrow rewrite: the policy allows all the template does, so the template is written, the same access\n"}},
 		{"a policy file as the template", []string{"--template", "classic.json", "open.json"}, 1, classic,
 			[]string{"open.json rewritten to classic.json\n"}},
+		{"narrow, exact", append([]string{"shared.json", "--rewrite", "narrow", "--mode", "exact"}, groups...), 1, "",
+			[]string{"rewritten narrow", "in exact mode a narrow rewrite is not the template either"}},
 		{"compliant, exact", append([]string{"classic.json", "--mode", "exact"}, endpointFlags...), 1, template, nil},
 		{"a bad rewrite", append([]string{"open.json", "--rewrite", "wide"}, endpointFlags...), 2, "", []string{`--rewrite "wide": want template or narrow`}},
 		{"a bad mode", append([]string{"open.json", "--mode", "loose"}, endpointFlags...), 2, "", []string{"--mode"}},
