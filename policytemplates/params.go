@@ -85,7 +85,7 @@ func (p Params) Validate() error {
 	if p.Partition != "" {
 		switch {
 		case !isKnownPartition(p.Partition):
-			invalid("Partition", p.Partition, "want one of "+strings.Join(knownPartitions(), ", "))
+			invalid("Partition", p.Partition, "want one of "+strings.Join(Partitions(), ", "))
 		case regionOK && PartitionForRegion(p.Region) != p.Partition:
 			invalid("Partition", p.Partition, fmt.Sprintf("region %s belongs to partition %s", p.Region, PartitionForRegion(p.Region)))
 		}
@@ -159,7 +159,9 @@ func PartitionForRegion(region string) string {
 	return "aws"
 }
 
-func knownPartitions() []string {
+// Partitions are the ARN partitions the templates render for: aws first,
+// then the others in the order PartitionForRegion tries them.
+func Partitions() []string {
 	names := []string{"aws"}
 	for _, p := range partitions {
 		names = append(names, p.partition)
@@ -168,7 +170,7 @@ func knownPartitions() []string {
 }
 
 func isKnownPartition(name string) bool {
-	for _, known := range knownPartitions() {
+	for _, known := range Partitions() {
 		if name == known {
 			return true
 		}

@@ -2,19 +2,28 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/vpce-guard/vpce-guard/lambda/policy"
+	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
 
-const checkSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--also-account ID]... [--organization o-ID [--tag-exception]] [--mode subset|exact] POLICY_FILE"
+const checkSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--also-account ID]... [--organization o-ID [--tag-exception]] [--mode subset|exact] [--json] POLICY_FILE\n" +
+	"       vpce-guard check --template FILE [--service S] [--mode subset|exact] [--json] POLICY_FILE"
 
 func runCheck(_ context.Context, env Env, args []string) int {
 	flags := newFlagSet("check", env, checkSynopsis)
 	var tf templateFlags
 	tf.register(flags)
+	tf.registerFile(flags)
 	modeFlag := flags.String("mode", string(policy.Subset), "subset: allow nothing beyond the template; exact: be the template, up to formatting")
+	asJSON := flags.Bool("json", false, "print the verdict as one JSON object, notes included")
 	files, err := parseArgs(flags, args)
 	if err != nil {
 		return usageError(env, "check", err)
@@ -26,35 +35,133 @@ func runCheck(_ context.Context, env Env, args []string) int {
 	if err != nil {
 		return usageError(env, "check", fmt.Errorf("--mode: %w", err))
 	}
-	name, rendered, err := tf.render()
+	ref, err := tf.reference(env, flags, files[0])
 	if err != nil {
 		return usageError(env, "check", err)
 	}
-	template, err := policy.Parse(rendered)
-	if err != nil { // a bug in a template, not in the user's input
-		return usageError(env, "check", fmt.Errorf("template %s: %w", name, err))
-	}
-	data, err := readInput(env, files[0])
+	doc, err := readPolicy(env, files[0])
 	if err != nil {
 		return usageError(env, "check", err)
+	}
+	v := policy.Check(doc, ref.Doc, mode, ref.Carries...)
+	code := ExitNegative
+	if v.Compliant {
+		code = ExitOK
+	}
+	if *asJSON {
+		if err := writeVerdict(env.Stdout, v); err != nil {
+			fmt.Fprintf(env.Stderr, "vpce-guard check: %v\n", err)
+			return ExitError
+		}
+		return code
+	}
+	for _, n := range v.Notes {
+		fmt.Fprintf(env.Stderr, "vpce-guard check: note: %s\n", printable(n))
+	}
+	if v.Compliant {
+		fmt.Fprintf(env.Stdout, "compliant: %s allows nothing beyond %s (%s mode)\n", files[0], ref.title, mode)
+		return code
+	}
+	fmt.Fprintf(env.Stdout, "noncompliant: %s against %s (%s mode):\n", files[0], ref.title, mode)
+	for _, r := range v.Reasons {
+		fmt.Fprintf(env.Stdout, "- %s\n", printable(r))
+	}
+	switch v.Proof {
+	case policy.ProofWitness:
+		fmt.Fprintf(env.Stdout, "proof: witness: %s allows each request below, %s denies it:\n", files[0], ref.title)
+	case policy.ProofUnproven:
+		fmt.Fprintln(env.Stdout, "proof: unproven: no request was found that shows it, and the check cannot rule one out")
+	}
+	for _, w := range v.Witnesses {
+		fmt.Fprintf(env.Stdout, "  %s\n", replayCommand(files[0], w))
+	}
+	return code
+}
+
+// unreplayable says why simulate cannot be given w's context, if it cannot:
+// --context KEY=VALUE ends the key at the first =, and a tag key may hold one.
+func unreplayable(w policy.Witness) string {
+	for _, key := range slices.Sorted(maps.Keys(w.Context)) {
+		if strings.Contains(key, "=") {
+			return fmt.Sprintf("the condition key %s holds an =, which --context cannot take", shellQuote(key))
+		}
+	}
+	return ""
+}
+
+// readPolicy reads and parses the policy file name.
+func readPolicy(env Env, name string) (*policy.Document, error) {
+	data, err := readInput(env, name)
+	if err != nil {
+		return nil, err
 	}
 	doc, err := policy.Parse(data)
 	if err != nil {
-		return usageError(env, "check", fmt.Errorf("%s: %w", files[0], err))
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	v := policy.Check(doc, template, mode)
-	for _, n := range v.Notes {
-		fmt.Fprintf(env.Stderr, "vpce-guard check: note: %s\n", n)
+	return doc, nil
+}
+
+// verdictJSON is check --json's object: lists are never null, nor is a
+// witness's context, so that a reader need not tell null from empty.
+type verdictJSON struct {
+	Compliant bool             `json:"compliant"`
+	Proof     policy.Proof     `json:"proof"`
+	Reasons   []string         `json:"reasons"`
+	Witnesses []policy.Witness `json:"witnesses"`
+	Notes     []string         `json:"notes"`
+}
+
+func writeVerdict(w io.Writer, v policy.Verdict) error {
+	out := verdictJSON{
+		Compliant: v.Compliant, Proof: v.Proof,
+		Reasons:   append([]string{}, v.Reasons...),
+		Witnesses: make([]policy.Witness, len(v.Witnesses)),
+		Notes:     append([]string{}, v.Notes...),
 	}
-	if v.Compliant {
-		fmt.Fprintf(env.Stdout, "compliant: %s allows nothing beyond the %s template (%s mode)\n", files[0], name, mode)
-		return ExitOK
+	for i, wit := range v.Witnesses {
+		wit.Context = maps.Clone(wit.Context)
+		if wit.Context == nil {
+			wit.Context = map[string][]string{}
+		}
+		for key, values := range wit.Context {
+			if values == nil {
+				wit.Context[key] = []string{}
+			}
+		}
+		out.Witnesses[i] = wit
 	}
-	fmt.Fprintf(env.Stdout, "noncompliant: %s against the %s template (%s mode):\n", files[0], name, mode)
-	for _, r := range v.Reasons {
-		fmt.Fprintf(env.Stdout, "- %s\n", r)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+// replayCommand is the simulate command line that replays w against the
+// policy in file. Every part of a witness may come from the policy, which
+// anyone may have written, so every argument is quoted for the shell.
+func replayCommand(file string, w policy.Witness) string {
+	args := []string{"vpce-guard", "simulate", "--policy", file, "--action", w.Action, "--resource", w.Resource}
+	switch {
+	case w.Principal == "": // an anonymous caller
+	case policytemplates.IsAccountID(w.Principal):
+		args = append(args, "--principal-account", w.Principal)
+	default:
+		args = append(args, "--principal", w.Principal)
 	}
-	return ExitNegative
+	for _, key := range slices.Sorted(maps.Keys(w.Context)) {
+		for _, value := range w.Context[key] {
+			args = append(args, "--context", key+"="+value)
+		}
+	}
+	quoted := make([]string, len(args))
+	for i, arg := range args {
+		quoted[i] = shellQuote(arg)
+	}
+	line := strings.Join(quoted, " ")
+	if why := unreplayable(w); why != "" {
+		return "# " + line + " # not replayable: " + why
+	}
+	return line
 }
 
 const renderSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--also-account ID]... [--organization o-ID [--tag-exception]]"

@@ -58,7 +58,8 @@ type command struct {
 // commands are the commands, by name.
 var commands = map[string]command{
 	"audit":    {"check every endpoint of a region; fix with --fix (exit 0 all compliant or fixed, 1 non-compliant found, 2 errors)", runAudit},
-	"check":    {"check a policy file against a template (exit 0 compliant, 1 not, 2 bad input)", runCheck},
+	"check":    {"check a policy file against a template or another policy (exit 0 compliant, 1 not, 2 bad input)", runCheck},
+	"fix":      {"print the policy the function would write for a policy file (exit 0 compliant, nothing printed; 1 rewritten; 2 bad input)", runFix},
 	"render":   {"print a rendered template", runRender},
 	"replay":   {"handle recorded events against EC2 now (exit 0 handled, 1 non-compliant left by --dry-run, 2 errors)", runReplay},
 	"simulate": {"decide one request against a policy (exit 0 allow, 1 deny, 2 bad input)", runSimulate},

@@ -29,11 +29,17 @@ var files = map[string]string{
 
 func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runIn(t, files, stdin, args...)
+}
+
+// runIn runs the command line args with the files of fsys, by name.
+func runIn(t *testing.T, fsys map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	env := cli.Env{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
 		ReadFile: func(name string) ([]byte, error) {
-			if s, ok := files[name]; ok {
+			if s, ok := fsys[name]; ok {
 				return []byte(s), nil
 			}
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}

@@ -70,6 +70,13 @@ func Rewrite(current *policy.Document, t Template, how string) Written {
 // a count, as for reasons.
 const maxWidenings = 5
 
+// Widens is what written allows, through an endpoint that carries carries,
+// that current did not, as an outcome's widens says it; current nil is an
+// endpoint without a policy.
+func Widens(written, current *policy.Document, carries []string) []Widening {
+	return widens(written, current, carries, false)
+}
+
 // widens is what written allows, through an endpoint that carries
 // carries, that current did not; current nil is the policy AWS gives an
 // endpoint without one, which allows everything. unreadable marks a
