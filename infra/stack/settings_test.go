@@ -160,3 +160,14 @@ func TestSettingsReportsEveryError(t *testing.T) {
 		}
 	}
 }
+
+// Settings that are fine alone and wrong together name the key to change.
+func TestSettingsRefuseANarrowRewriteInExactMode(t *testing.T) {
+	t.Parallel()
+	context := map[string]any{stack.KeyRewrite: "narrow", stack.KeyCheckMode: "exact"}
+	_, err := stack.SettingsFromContext(lookup(context), keys(context))
+	var ce *stack.ContextError
+	if !errors.As(err, &ce) || ce.Key != stack.KeyRewrite || !strings.Contains(err.Error(), "cannot go with the exact check mode") {
+		t.Errorf("rewrite=narrow with checkMode=exact: %v", err)
+	}
+}

@@ -274,6 +274,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		fail(EnvRewrite, fmt.Sprintf("want %s (write the template) or %s (keep the policy within the template's bounds)", RewriteTemplate, RewriteNarrow))
 	}
 
+	// A narrow rewrite keeps the owner's statements, so it is never the
+	// template itself: in exact mode every check would rewrite it again.
+	if c.Mode == policy.Exact && c.Rewrite == RewriteNarrow {
+		fail(EnvRewrite, fmt.Sprintf("%s cannot go with the %s check mode, which accepts only the template itself; use %s", RewriteNarrow, policy.Exact, RewriteTemplate))
+	}
+
 	if v := strings.TrimSpace(getenv(EnvExemptTag)); v != "" {
 		tag, err := parseTag(v)
 		if err != nil {

@@ -195,3 +195,18 @@ func merge(a, b map[string]string) map[string]string {
 	maps.Copy(out, b)
 	return out
 }
+
+// A narrow rewrite is never the template itself, so in exact mode it would
+// be rewritten on every check: the pair is refused, the two alone are not.
+func TestNarrowRewriteNeedsSubsetMode(t *testing.T) {
+	t.Parallel()
+	_, err := config.FromEnv(env(map[string]string{"REWRITE": "narrow", "CHECK_MODE": "exact"}))
+	if err == nil || !strings.Contains(err.Error(), "cannot go with the exact check mode") {
+		t.Errorf("REWRITE=narrow with CHECK_MODE=exact: %v", err)
+	}
+	for _, vars := range []map[string]string{{"REWRITE": "narrow"}, {"CHECK_MODE": "exact"}, {"REWRITE": "template", "CHECK_MODE": "exact"}} {
+		if _, err := config.FromEnv(env(vars)); err != nil {
+			t.Errorf("%v: %v", vars, err)
+		}
+	}
+}
