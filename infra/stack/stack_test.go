@@ -41,7 +41,7 @@ var every = map[string]any{
 	stack.KeyServices:         "logs",
 	stack.KeyLogsTemplate:     "logs-strict",
 	stack.KeyLogGroupPatterns: []any{"/aws/lambda/*", "app-*"},
-	stack.KeyCheckMode:        "exact",
+	stack.KeyCheckMode:        "subset", // written out; exact does not go with a narrow rewrite
 	stack.KeyRewrite:          "narrow",
 	stack.KeyExemptTag:        "team=platform",
 	stack.KeySweepConcurrency: 8.0,
@@ -642,7 +642,7 @@ func TestEveryOption(t *testing.T) {
 						"SERVICES":              "logs",
 						"LOGS_TEMPLATE":         "logs-strict",
 						"LOG_GROUP_PATTERNS":    "/aws/lambda/*,app-*",
-						"CHECK_MODE":            "exact",
+						"CHECK_MODE":            "subset",
 						"REWRITE":               "narrow",
 						"EXEMPT_TAG":            "team=platform",
 						"SWEEP_CONCURRENCY":     "8",
