@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -176,7 +177,7 @@ func (c *Client) retried(ctx context.Context, method, path string, in, out any) 
 		if !r.IsErrorRetryable(err) {
 			return err
 		}
-		if max := r.MaxAttempts(); max > 0 && attempt >= max {
+		if limit := r.MaxAttempts(); limit > 0 && attempt >= limit {
 			return &retry.MaxAttemptsError{Attempt: attempt, Err: err}
 		}
 		var tokenErr error
@@ -187,10 +188,25 @@ func (c *Client) retried(ctx context.Context, method, path string, in, out any) 
 		if delayErr != nil {
 			return delayErr
 		}
-		if sleepErr := sleep(ctx, delay); sleepErr != nil {
+		if sleepErr := sleep(ctx, retryAfter(delay, err)); sleepErr != nil {
 			return &aws.RequestCanceledError{Err: sleepErr}
 		}
 	}
+}
+
+// retryAfter is the SDK's adjustForRetryAfterHeader: an answer's
+// X-Amz-Retry-After, in milliseconds, stretches the retryer's delay by at
+// most five seconds, and never shortens it.
+func retryAfter(delay time.Duration, err error) time.Duration {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.Response == nil || re.Response.Response == nil {
+		return delay
+	}
+	ms, parseErr := strconv.ParseInt(re.Response.Header.Get("X-Amz-Retry-After"), 10, 64)
+	if parseErr != nil || ms < 0 {
+		return delay
+	}
+	return min(max(time.Duration(ms)*time.Millisecond, delay), delay+5*time.Second)
 }
 
 // attemptToken is the token of an operation's first attempt, the SDK's way:
