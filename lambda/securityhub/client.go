@@ -251,6 +251,9 @@ func (c *Client) send(ctx context.Context, method, u string, body []byte, out an
 	if len(data) > MaxResponseBytes {
 		return &smithy.DeserializationError{Err: fmt.Errorf("answer over %d bytes", MaxResponseBytes)}
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil // an empty answer is an empty output, as the SDK reads it
+	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return &smithy.DeserializationError{Err: fmt.Errorf("decode the answer: %w", err), Snapshot: truncate(data, 1024)}
 	}

@@ -451,6 +451,21 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// An empty answer is an empty output, as the SDK reads it; one that is not
+// JSON is an error, and not tried again.
+func TestAnswerDecoded(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, answer{status: 200})
+	if out, err := newClient(s).BatchImportFindings(t.Context(), &securityhub.BatchImportFindingsInput{}); err != nil || out.FailedCount != 0 {
+		t.Errorf("%+v, %v; want an empty output", out, err)
+	}
+	s = newServer(t, answer{status: 200, body: "<html>"})
+	var decodeErr *smithy.DeserializationError
+	if _, err := newClient(s).BatchImportFindings(t.Context(), &securityhub.BatchImportFindingsInput{}); !errors.As(err, &decodeErr) || len(s.received()) != 1 {
+		t.Errorf("%v after %d attempts; want a deserialization error after one", err, len(s.received()))
+	}
+}
+
 // BatchUpdateFindings's answer, the findings it did not update with theirs.
 func TestUnprocessedFindings(t *testing.T) {
 	t.Parallel()

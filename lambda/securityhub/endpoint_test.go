@@ -112,7 +112,7 @@ func TestResolveEndpointPerPartition(t *testing.T) {
 var endpointEnv = []string{
 	"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECURITYHUB", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 	"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_DEFAULTS_MODE",
 }
 
 // The configuration as config.LoadDefaultConfig loads it from the
@@ -158,6 +158,7 @@ func TestEndpointOfTheConfig(t *testing.T) {
 			t.Setenv("AWS_CONFIG_FILE", empty)
 			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", empty)
 			t.Setenv("AWS_REGION", "eu-west-1")
+			t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 			t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
 			t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 			for k, v := range tt.env {
