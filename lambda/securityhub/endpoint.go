@@ -78,11 +78,12 @@ type EndpointOptions struct {
 	UseDualStack bool
 }
 
-// Errors of the endpoint rules, as the SDK's rule set words them.
+// Errors of the endpoint rules, in the words of the SDK's rule set (which
+// capitalizes them: "Invalid Configuration: ...").
 var (
-	ErrFIPSWithEndpoint      = errors.New("Invalid Configuration: FIPS and custom endpoint are not supported")
-	ErrDualStackWithEndpoint = errors.New("Invalid Configuration: Dualstack and custom endpoint are not supported")
-	ErrMissingRegion         = errors.New("Invalid Configuration: Missing Region")
+	ErrFIPSWithEndpoint      = errors.New("invalid configuration: FIPS and custom endpoint are not supported")
+	ErrDualStackWithEndpoint = errors.New("invalid configuration: Dualstack and custom endpoint are not supported")
+	ErrMissingRegion         = errors.New("invalid configuration: Missing Region")
 )
 
 // ResolveEndpoint is the SDK's endpoint rule set for Security Hub
