@@ -2,7 +2,9 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vpce-guard/vpce-guard/internal/build"
@@ -33,5 +35,23 @@ func TestReleaseBinarySize(t *testing.T) {
 	t.Logf("arm64 bootstrap: %d bytes", info.Size())
 	if info.Size() > build.MaxBootstrapBytes {
 		t.Errorf("the arm64 bootstrap is %d bytes, over the target of %d", info.Size(), build.MaxBootstrapBytes)
+	}
+}
+
+// The bootstrap reaches Security Hub through lambda/securityhub, two
+// operations written by hand: the SDK's client of the whole service was
+// about 1.5 MB of it. The tests may still use the SDK's.
+func TestBootstrapLeavesOutTheSecurityHubSDK(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "../lambda")
+	cmd.Env = append(os.Environ(), build.Env("linux", "arm64")...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for dep := range strings.FieldsSeq(string(out)) {
+		if strings.HasPrefix(dep, "github.com/aws/aws-sdk-go-v2/service/securityhub") {
+			t.Errorf("the bootstrap links %s", dep)
+		}
 	}
 }

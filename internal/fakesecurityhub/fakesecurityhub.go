@@ -13,11 +13,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
-
 	"github.com/vpce-guard/vpce-guard/lambda/findings"
+	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
 )
 
 // Hub is the fake. Set its failure fields before the calls they apply to;
@@ -33,16 +30,16 @@ type Hub struct {
 	Unprocessed map[string]string
 
 	mu       sync.Mutex
-	imports  [][]types.AwsSecurityFinding
+	imports  [][]securityhub.AwsSecurityFinding
 	updates  []*securityhub.BatchUpdateFindingsInput
-	findings map[string]types.AwsSecurityFinding
+	findings map[string]securityhub.AwsSecurityFinding
 }
 
 // New returns an empty Hub.
-func New() *Hub { return &Hub{findings: map[string]types.AwsSecurityFinding{}} }
+func New() *Hub { return &Hub{findings: map[string]securityhub.AwsSecurityFinding{}} }
 
 // BatchImportFindings stores the findings it is not told to refuse.
-func (h *Hub) BatchImportFindings(_ context.Context, in *securityhub.BatchImportFindingsInput, _ ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error) {
+func (h *Hub) BatchImportFindings(_ context.Context, in *securityhub.BatchImportFindingsInput) (*securityhub.BatchImportFindingsOutput, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.imports = append(h.imports, in.Findings)
@@ -51,28 +48,28 @@ func (h *Hub) BatchImportFindings(_ context.Context, in *securityhub.BatchImport
 	}
 	out := &securityhub.BatchImportFindingsOutput{}
 	for _, f := range in.Findings {
-		id := aws.ToString(f.Id)
+		id := f.ID
 		if code, refused := h.Refuse[id]; refused {
-			out.FailedFindings = append(out.FailedFindings, types.ImportFindingsError{Id: f.Id, ErrorCode: aws.String(code), ErrorMessage: aws.String("refused by the fake")})
+			out.FailedFindings = append(out.FailedFindings, securityhub.ImportFindingsError{ID: f.ID, ErrorCode: code, ErrorMessage: "refused by the fake"})
 			continue
 		}
 		if old, ok := h.findings[id]; ok {
-			if aws.ToString(f.UpdatedAt) < aws.ToString(old.UpdatedAt) {
+			if f.UpdatedAt < old.UpdatedAt {
 				continue // AWS ignores an update older than the finding
 			}
 			f.Workflow = old.Workflow
 		} else if f.Workflow == nil {
-			f.Workflow = &types.Workflow{Status: types.WorkflowStatusNew}
+			f.Workflow = &securityhub.Workflow{Status: securityhub.WorkflowStatusNew}
 		}
 		h.findings[id] = f
 	}
-	out.FailedCount = aws.Int32(int32(len(out.FailedFindings)))
-	out.SuccessCount = aws.Int32(int32(len(in.Findings) - len(out.FailedFindings)))
+	out.FailedCount = len(out.FailedFindings)
+	out.SuccessCount = len(in.Findings) - len(out.FailedFindings)
 	return out, nil
 }
 
 // BatchUpdateFindings sets the workflow and note of the findings named.
-func (h *Hub) BatchUpdateFindings(_ context.Context, in *securityhub.BatchUpdateFindingsInput, _ ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error) {
+func (h *Hub) BatchUpdateFindings(_ context.Context, in *securityhub.BatchUpdateFindingsInput) (*securityhub.BatchUpdateFindingsOutput, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.updates = append(h.updates, in)
@@ -81,22 +78,22 @@ func (h *Hub) BatchUpdateFindings(_ context.Context, in *securityhub.BatchUpdate
 	}
 	out := &securityhub.BatchUpdateFindingsOutput{}
 	for _, ident := range in.FindingIdentifiers {
-		id := aws.ToString(ident.Id)
+		id := ident.ID
 		f, ok := h.findings[id]
 		code, unprocessed := h.Unprocessed[id]
 		if !ok && !unprocessed {
 			code, unprocessed = "FindingNotFound", true
 		}
 		if unprocessed {
-			out.UnprocessedFindings = append(out.UnprocessedFindings, types.BatchUpdateFindingsUnprocessedFinding{
-				FindingIdentifier: &ident, ErrorCode: aws.String(code), ErrorMessage: aws.String("left by the fake")})
+			out.UnprocessedFindings = append(out.UnprocessedFindings, securityhub.BatchUpdateFindingsUnprocessedFinding{
+				FindingIdentifier: &ident, ErrorCode: code, ErrorMessage: "left by the fake"})
 			continue
 		}
 		if in.Workflow != nil {
-			f.Workflow = &types.Workflow{Status: in.Workflow.Status}
+			f.Workflow = &securityhub.Workflow{Status: in.Workflow.Status}
 		}
 		if in.Note != nil {
-			f.Note = &types.Note{Text: in.Note.Text, UpdatedBy: in.Note.UpdatedBy}
+			f.Note = &securityhub.Note{Text: in.Note.Text, UpdatedBy: in.Note.UpdatedBy}
 		}
 		h.findings[id] = f
 		out.ProcessedFindings = append(out.ProcessedFindings, ident)
@@ -105,7 +102,7 @@ func (h *Hub) BatchUpdateFindings(_ context.Context, in *securityhub.BatchUpdate
 }
 
 // Finding returns the stored finding with id.
-func (h *Hub) Finding(id string) (types.AwsSecurityFinding, bool) {
+func (h *Hub) Finding(id string) (securityhub.AwsSecurityFinding, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	f, ok := h.findings[id]
@@ -120,10 +117,10 @@ func (h *Hub) Findings() int {
 }
 
 // Imports returns the findings of every BatchImportFindings call, in order.
-func (h *Hub) Imports() [][]types.AwsSecurityFinding {
+func (h *Hub) Imports() [][]securityhub.AwsSecurityFinding {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([][]types.AwsSecurityFinding(nil), h.imports...)
+	return append([][]securityhub.AwsSecurityFinding(nil), h.imports...)
 }
 
 // Updates returns every BatchUpdateFindings request, in order.

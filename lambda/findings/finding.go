@@ -6,10 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
-
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
 
@@ -65,7 +63,7 @@ func EndpointARN(p Place, endpointID string) string {
 
 // Finding is what one outcome becomes.
 type Finding struct {
-	ASFF types.AwsSecurityFinding
+	ASFF securityhub.AwsSecurityFinding
 	// Resolve is set for an endpoint vpce-guard rewrote: its finding must be
 	// resolved with BatchUpdateFindings too, since an import sets the
 	// workflow of a new finding only.
@@ -75,7 +73,7 @@ type Finding struct {
 }
 
 // ID is the finding's Id.
-func (f Finding) ID() string { return aws.ToString(f.ASFF.Id) }
+func (f Finding) ID() string { return f.ASFF.ID }
 
 // FromOutcome turns the outcome of an endpoint of place's region into a
 // finding checked at now. ok is false for the outcomes that say nothing about
@@ -101,37 +99,36 @@ func FromOutcome(o remediate.Outcome, region string, now time.Time) (Finding, bo
 		return Finding{}, false
 	}
 	stamp := now.UTC().Format("2006-01-02T15:04:05.000Z")
-	severity := &types.Severity{Label: s.severity}
-	f := types.AwsSecurityFinding{
-		SchemaVersion: aws.String(SchemaVersion),
-		Id:            aws.String(FindingID(at, o.EndpointID)),
-		ProductArn:    aws.String(ProductARN(at)),
-		ProductName:   aws.String(ProductName),
-		GeneratorId:   aws.String(GeneratorID),
-		AwsAccountId:  aws.String(at.Account),
-		Region:        aws.String(at.Region),
+	f := securityhub.AwsSecurityFinding{
+		SchemaVersion: SchemaVersion,
+		ID:            FindingID(at, o.EndpointID),
+		ProductARN:    ProductARN(at),
+		ProductName:   ProductName,
+		GeneratorID:   GeneratorID,
+		AwsAccountID:  at.Account,
+		Region:        at.Region,
 		Types:         s.types,
-		CreatedAt:     aws.String(stamp),
-		UpdatedAt:     aws.String(stamp),
-		Severity:      severity,
+		CreatedAt:     stamp,
+		UpdatedAt:     stamp,
+		Severity:      &securityhub.Severity{Label: s.severity},
 		// Security Hub keeps the provider's own values here, apart from what a
 		// person changes at the top level; without them a re-import could not
 		// lower the severity of a finding someone has touched.
-		FindingProviderFields: &types.FindingProviderFields{Severity: &types.FindingProviderSeverity{Label: s.severity}, Types: s.types},
-		Title:                 aws.String(cut(s.title, MaxTitle)),
-		Description:           aws.String(cut(describe(o, s), MaxDescription)),
-		Resources:             []types.Resource{resource(o, at)},
+		FindingProviderFields: &securityhub.FindingProviderFields{Severity: &securityhub.FindingProviderSeverity{Label: s.severity}, Types: s.types},
+		Title:                 cut(s.title, MaxTitle),
+		Description:           cut(describe(o, s), MaxDescription),
+		Resources:             []securityhub.Resource{resource(o, at)},
 		RecordState:           s.record,
 	}
 	if s.compliance != "" {
-		f.Compliance = &types.Compliance{Status: s.compliance}
+		f.Compliance = &securityhub.Compliance{Status: s.compliance}
 	}
 	if s.workflow != "" {
 		// Honoured when the finding is created; for an existing one, see Resolve.
-		f.Workflow = &types.Workflow{Status: s.workflow}
+		f.Workflow = &securityhub.Workflow{Status: s.workflow}
 	}
-	if s.compliance == types.ComplianceStatusFailed {
-		f.Remediation = &types.Remediation{Recommendation: &types.Recommendation{Text: aws.String(cut(recommendation, MaxRecommend))}}
+	if s.compliance == securityhub.ComplianceStatusFailed {
+		f.Remediation = &securityhub.Remediation{Recommendation: &securityhub.Recommendation{Text: cut(recommendation, MaxRecommend)}}
 	}
 	return Finding{ASFF: f, Resolve: s.resolve, EndpointID: o.EndpointID}, true
 }
@@ -142,10 +139,10 @@ const recommendation = "Let vpce-guard write its template (deploy it without dry
 
 // state is what a finding says about its endpoint.
 type state struct {
-	compliance types.ComplianceStatus // "" for an archived finding
-	severity   types.SeverityLabel
-	workflow   types.WorkflowStatus // "" leaves Security Hub's NEW
-	record     types.RecordState
+	compliance securityhub.ComplianceStatus // "" for an archived finding
+	severity   securityhub.SeverityLabel
+	workflow   securityhub.WorkflowStatus // "" leaves Security Hub's NEW
+	record     securityhub.RecordState
 	resolve    bool
 	types      []string
 	title      string
@@ -154,8 +151,8 @@ type state struct {
 
 func stateOf(o remediate.Outcome) (state, bool) {
 	passed := func(title, summary string) state {
-		return state{compliance: types.ComplianceStatusPassed, severity: types.SeverityLabelInformational,
-			workflow: types.WorkflowStatusResolved, record: types.RecordStateActive,
+		return state{compliance: securityhub.ComplianceStatusPassed, severity: securityhub.SeverityLabelInformational,
+			workflow: securityhub.WorkflowStatusResolved, record: securityhub.RecordStateActive,
 			types: []string{TypeBestPractices}, title: title, summary: summary}
 	}
 	switch {
@@ -174,14 +171,14 @@ func stateOf(o remediate.Outcome) (state, bool) {
 		} else if o.Action != remediate.WouldRewrite {
 			why = "Not rewritten."
 		}
-		return state{compliance: types.ComplianceStatusFailed, severity: types.SeverityLabelHigh,
-			record: types.RecordStateActive, types: []string{TypeBestPractices, TypeDataExfiltration},
+		return state{compliance: securityhub.ComplianceStatusFailed, severity: securityhub.SeverityLabelHigh,
+			record: securityhub.RecordStateActive, types: []string{TypeBestPractices, TypeDataExfiltration},
 			title:   "VPC endpoint policy allows more than its template",
 			summary: "allows more than vpce-guard's template: requests the template denies can pass through the endpoint. " + why}, true
 	case o.Verdict == remediate.NotFound:
 		// No compliance: nothing is left to comply. Archived findings leave
 		// the console's default view and are not evaluated again.
-		return state{severity: types.SeverityLabelInformational, record: types.RecordStateArchived,
+		return state{severity: securityhub.SeverityLabelInformational, record: securityhub.RecordStateArchived,
 			types: []string{TypeBestPractices}, title: "VPC endpoint no longer exists",
 			summary: "no longer exists; vpce-guard archived its finding."}, true
 	}
@@ -196,7 +193,7 @@ func describe(o remediate.Outcome, s state) string {
 	if o.ServiceName != "" {
 		subject += " (" + o.ServiceName + ")"
 	}
-	if s.record != types.RecordStateArchived {
+	if s.record != securityhub.RecordStateArchived {
 		subject = "The policy of " + subject
 	}
 	var b strings.Builder
@@ -223,7 +220,7 @@ func ownerDetail(o remediate.Outcome) string {
 }
 
 // resource is the endpoint, with what vpce-guard knows of it.
-func resource(o remediate.Outcome, at Place) types.Resource {
+func resource(o remediate.Outcome, at Place) securityhub.Resource {
 	details := map[string]string{}
 	for k, v := range map[string]string{
 		"serviceName":     o.ServiceName,
@@ -242,15 +239,15 @@ func resource(o remediate.Outcome, at Place) types.Resource {
 			details[k] = cut(v, MaxDetailValue)
 		}
 	}
-	r := types.Resource{
-		Type:    aws.String(ResourceType),
-		Id:      aws.String(EndpointARN(at, o.EndpointID)),
-		Region:  aws.String(at.Region),
-		Details: &types.ResourceDetails{Other: details},
+	r := securityhub.Resource{
+		Type:    ResourceType,
+		ID:      EndpointARN(at, o.EndpointID),
+		Region:  at.Region,
+		Details: &securityhub.ResourceDetails{Other: details},
 	}
 	// ASFF knows three partitions; for the others the ARN says it.
-	switch p := types.Partition(at.partition()); p {
-	case types.PartitionAws, types.PartitionAwsCn, types.PartitionAwsUsGov:
+	switch p := securityhub.Partition(at.partition()); p {
+	case securityhub.PartitionAws, securityhub.PartitionAwsCn, securityhub.PartitionAwsUsGov:
 		r.Partition = p
 	}
 	return r

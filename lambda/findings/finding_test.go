@@ -7,8 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
 
 	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/owner"
@@ -48,47 +47,47 @@ func TestFromOutcome(t *testing.T) {
 		name        string
 		outcome     remediate.Outcome
 		none        bool // no finding
-		compliance  types.ComplianceStatus
-		severity    types.SeverityLabel
-		workflow    types.WorkflowStatus
-		record      types.RecordState
+		compliance  securityhub.ComplianceStatus
+		severity    securityhub.SeverityLabel
+		workflow    securityhub.WorkflowStatus
+		record      securityhub.RecordState
 		resolve     bool
 		types       []string
 		description []string // parts of it
 	}{
 		{name: "compliant", outcome: outcome(func(o *remediate.Outcome) {
 			o.Verdict, o.Action, o.Reasons = remediate.Compliant, remediate.None, []string{}
-		}), compliance: types.ComplianceStatusPassed, severity: types.SeverityLabelInformational,
-			workflow: types.WorkflowStatusResolved, record: types.RecordStateActive, types: bestPractice,
+		}), compliance: securityhub.ComplianceStatusPassed, severity: securityhub.SeverityLabelInformational,
+			workflow: securityhub.WorkflowStatusResolved, record: securityhub.RecordStateActive, types: bestPractice,
 			description: []string{"The policy of VPC endpoint " + endpoint + " (" + logs + ") allows nothing beyond"}},
-		{name: "rewritten", outcome: outcome(nil), compliance: types.ComplianceStatusPassed, severity: types.SeverityLabelInformational,
-			workflow: types.WorkflowStatusResolved, record: types.RecordStateActive, resolve: true, types: bestPractice,
+		{name: "rewritten", outcome: outcome(nil), compliance: securityhub.ComplianceStatusPassed, severity: securityhub.SeverityLabelInformational,
+			workflow: securityhub.WorkflowStatusResolved, record: securityhub.RecordStateActive, resolve: true, types: bestPractice,
 			description: []string{"allowed more than vpce-guard's template and was rewritten to it.", "Why: " + reason + "."}},
 		{name: "dry run", outcome: outcome(func(o *remediate.Outcome) { o.Action = remediate.WouldRewrite }),
-			compliance: types.ComplianceStatusFailed, severity: types.SeverityLabelHigh, record: types.RecordStateActive, types: exfiltration,
+			compliance: securityhub.ComplianceStatusFailed, severity: securityhub.SeverityLabelHigh, record: securityhub.RecordStateActive, types: exfiltration,
 			description: []string{"allows more than vpce-guard's template", "Dry run: not rewritten.", "Why: " + reason}},
 		{name: "write refused", outcome: outcome(func(o *remediate.Outcome) {
 			o.Action, o.Error = remediate.None, "modify vpc endpoint "+endpoint+": missing permission ec2:ModifyVpcEndpoint"
-		}), compliance: types.ComplianceStatusFailed, severity: types.SeverityLabelHigh, record: types.RecordStateActive, types: exfiltration,
+		}), compliance: securityhub.ComplianceStatusFailed, severity: securityhub.SeverityLabelHigh, record: securityhub.RecordStateActive, types: exfiltration,
 			description: []string{"Not rewritten: modify vpc endpoint " + endpoint + ": missing permission ec2:ModifyVpcEndpoint."}},
 		{name: "write left for the deadline", outcome: outcome(func(o *remediate.Outcome) {
 			o.Action, o.Error = remediate.None, "not rewritten: the invocation's deadline was near"
-		}), compliance: types.ComplianceStatusFailed, severity: types.SeverityLabelHigh, record: types.RecordStateActive, types: exfiltration,
+		}), compliance: securityhub.ComplianceStatusFailed, severity: securityhub.SeverityLabelHigh, record: securityhub.RecordStateActive, types: exfiltration,
 			description: []string{"Not rewritten: the invocation's deadline was near."}},
 		{name: "with notes", outcome: outcome(func(o *remediate.Outcome) {
 			o.Verdict, o.Action, o.Reasons = remediate.Compliant, remediate.None, []string{}
 			o.Notes = []string{`statement 1: unknown condition operator "StringFancy", read as possibly true`}
-		}), compliance: types.ComplianceStatusPassed, severity: types.SeverityLabelInformational,
-			workflow: types.WorkflowStatusResolved, record: types.RecordStateActive, types: bestPractice,
+		}), compliance: securityhub.ComplianceStatusPassed, severity: securityhub.SeverityLabelInformational,
+			workflow: securityhub.WorkflowStatusResolved, record: securityhub.RecordStateActive, types: bestPractice,
 			description: []string{`Notes: statement 1: unknown condition operator "StringFancy"`}},
 		{name: "deleted", outcome: outcome(func(o *remediate.Outcome) {
 			o.ServiceName, o.Verdict, o.Action, o.Reasons = "", remediate.NotFound, remediate.None, []string{"the endpoint does not exist (any more)"}
-		}), severity: types.SeverityLabelInformational, record: types.RecordStateArchived, types: bestPractice,
+		}), severity: securityhub.SeverityLabelInformational, record: securityhub.RecordStateArchived, types: bestPractice,
 			description: []string{"VPC endpoint " + endpoint + " no longer exists; vpce-guard archived its finding."}},
 		{name: "deleted before the write", outcome: outcome(func(o *remediate.Outcome) {
 			o.Verdict, o.Action = remediate.NotFound, remediate.None
 			o.Reasons = append(o.Reasons, "the endpoint was deleted before the template could be written")
-		}), severity: types.SeverityLabelInformational, record: types.RecordStateArchived, types: bestPractice,
+		}), severity: securityhub.SeverityLabelInformational, record: securityhub.RecordStateArchived, types: bestPractice,
 			description: []string{"VPC endpoint " + endpoint + " (" + logs + ") no longer exists"}},
 		{name: "exempt", outcome: outcome(func(o *remediate.Outcome) {
 			o.Verdict, o.Action, o.Reasons = remediate.Exempt, remediate.None, []string{"tagged vpce-guard:exempt=true"}
@@ -132,12 +131,12 @@ func TestFromOutcome(t *testing.T) {
 			if !slices.Equal(a.Types, tt.types) || !slices.Equal(a.FindingProviderFields.Types, tt.types) {
 				t.Errorf("types %q (provider's %q), want %q", a.Types, a.FindingProviderFields.Types, tt.types)
 			}
-			if (a.Remediation != nil) != (tt.compliance == types.ComplianceStatusFailed) {
+			if (a.Remediation != nil) != (tt.compliance == securityhub.ComplianceStatusFailed) {
 				t.Errorf("remediation %+v: want one for a failed finding only", a.Remediation)
 			}
 			for _, part := range tt.description {
-				if !strings.Contains(aws.ToString(a.Description), part) {
-					t.Errorf("description %q\nlacks %q", aws.ToString(a.Description), part)
+				if !strings.Contains(a.Description, part) {
+					t.Errorf("description %q\nlacks %q", a.Description, part)
 				}
 			}
 		})
@@ -173,9 +172,9 @@ func TestFindingIdentity(t *testing.T) {
 		}
 		a := f.ASFF
 		got := map[string]string{
-			"Id": aws.ToString(a.Id), "ProductArn": aws.ToString(a.ProductArn), "GeneratorId": aws.ToString(a.GeneratorId),
-			"AwsAccountId": aws.ToString(a.AwsAccountId), "Region": aws.ToString(a.Region),
-			"CreatedAt": aws.ToString(a.CreatedAt), "UpdatedAt": aws.ToString(a.UpdatedAt), "ProductName": aws.ToString(a.ProductName),
+			"Id": a.ID, "ProductArn": a.ProductARN, "GeneratorId": a.GeneratorID,
+			"AwsAccountId": a.AwsAccountID, "Region": a.Region,
+			"CreatedAt": a.CreatedAt, "UpdatedAt": a.UpdatedAt, "ProductName": a.ProductName,
 		}
 		for k, v := range want {
 			if got[k] != v {
@@ -207,12 +206,12 @@ func TestFindingResource(t *testing.T) {
 			}
 			r := f.ASFF.Resources[0]
 			wantID := "arn:" + tt.arnPartition + ":ec2:" + tt.region + ":111122223333:vpc-endpoint/" + endpoint
-			if aws.ToString(r.Type) != "Other" || aws.ToString(r.Id) != wantID || string(r.Partition) != tt.partition || aws.ToString(r.Region) != tt.region {
-				t.Errorf("resource %s %s %q %s; want Other %s %q %s", aws.ToString(r.Type), aws.ToString(r.Id), r.Partition, aws.ToString(r.Region),
+			if r.Type != "Other" || r.ID != wantID || string(r.Partition) != tt.partition || r.Region != tt.region {
+				t.Errorf("resource %s %s %q %s; want Other %s %q %s", r.Type, r.ID, r.Partition, r.Region,
 					wantID, tt.partition, tt.region)
 			}
 			wantProduct := "arn:" + tt.arnPartition + ":securityhub:" + tt.region + ":111122223333:product/111122223333/default"
-			if got := aws.ToString(f.ASFF.ProductArn); got != wantProduct {
+			if got := f.ASFF.ProductARN; got != wantProduct {
 				t.Errorf("product ARN %s, want %s", got, wantProduct)
 			}
 			details := r.Details.Other
@@ -261,7 +260,7 @@ func TestFindingLimits(t *testing.T) {
 		t.Fatal("no finding")
 	}
 	checkRequired(t, f.ASFF)
-	d := aws.ToString(f.ASFF.Description)
+	d := f.ASFF.Description
 	if n := utf8.RuneCountInString(d); n != findings.MaxDescription || !strings.HasSuffix(d, "…") {
 		t.Errorf("description of %d characters ending %q; want %d, cut with …", n, d[len(d)-8:], findings.MaxDescription)
 	}
@@ -273,24 +272,24 @@ func TestFindingLimits(t *testing.T) {
 }
 
 // checkRequired holds a finding to ASFF's required fields and their limits.
-func checkRequired(t *testing.T, a types.AwsSecurityFinding) {
+func checkRequired(t *testing.T, a securityhub.AwsSecurityFinding) {
 	t.Helper()
-	for name, v := range map[string]*string{
-		"SchemaVersion": a.SchemaVersion, "Id": a.Id, "ProductArn": a.ProductArn, "GeneratorId": a.GeneratorId,
-		"AwsAccountId": a.AwsAccountId, "CreatedAt": a.CreatedAt, "UpdatedAt": a.UpdatedAt, "Title": a.Title, "Description": a.Description,
+	for name, v := range map[string]string{
+		"SchemaVersion": a.SchemaVersion, "Id": a.ID, "ProductArn": a.ProductARN, "GeneratorId": a.GeneratorID,
+		"AwsAccountId": a.AwsAccountID, "CreatedAt": a.CreatedAt, "UpdatedAt": a.UpdatedAt, "Title": a.Title, "Description": a.Description,
 	} {
-		if aws.ToString(v) == "" {
+		if v == "" {
 			t.Errorf("required field %s is empty", name)
 		}
 	}
-	if aws.ToString(a.SchemaVersion) != "2018-10-08" {
-		t.Errorf("SchemaVersion %q", aws.ToString(a.SchemaVersion))
+	if a.SchemaVersion != "2018-10-08" {
+		t.Errorf("SchemaVersion %q", a.SchemaVersion)
 	}
 	for name, limit := range map[string]struct {
 		v string
 		n int
-	}{"Id": {aws.ToString(a.Id), 512}, "GeneratorId": {aws.ToString(a.GeneratorId), 512},
-		"Title": {aws.ToString(a.Title), 256}, "Description": {aws.ToString(a.Description), 1024}} {
+	}{"Id": {a.ID, 512}, "GeneratorId": {a.GeneratorID, 512},
+		"Title": {a.Title, 256}, "Description": {a.Description, 1024}} {
 		if n := utf8.RuneCountInString(limit.v); n > limit.n {
 			t.Errorf("%s: %d characters, over %d", name, n, limit.n)
 		}
@@ -311,14 +310,14 @@ func checkRequired(t *testing.T, a types.AwsSecurityFinding) {
 	}
 }
 
-func complianceOf(a types.AwsSecurityFinding) types.ComplianceStatus {
+func complianceOf(a securityhub.AwsSecurityFinding) securityhub.ComplianceStatus {
 	if a.Compliance == nil {
 		return ""
 	}
 	return a.Compliance.Status
 }
 
-func workflowOf(a types.AwsSecurityFinding) types.WorkflowStatus {
+func workflowOf(a securityhub.AwsSecurityFinding) securityhub.WorkflowStatus {
 	if a.Workflow == nil {
 		return ""
 	}

@@ -7,11 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
-
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
 )
 
 // MaxBatch is the most findings one BatchImportFindings call takes, and the
@@ -20,8 +17,8 @@ const MaxBatch = 100
 
 // Client is the part of Security Hub's API a Publisher calls.
 type Client interface {
-	BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput, optFns ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error)
-	BatchUpdateFindings(ctx context.Context, in *securityhub.BatchUpdateFindingsInput, optFns ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error)
+	BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput) (*securityhub.BatchImportFindingsOutput, error)
+	BatchUpdateFindings(ctx context.Context, in *securityhub.BatchUpdateFindingsInput) (*securityhub.BatchUpdateFindingsOutput, error)
 }
 
 var _ Client = (*securityhub.Client)(nil)
@@ -159,7 +156,7 @@ func (p *Publisher) send(ctx context.Context, at Place, findings []Finding, now 
 		p.notImported(ctx, at, findings, err)
 		return Counts{Failed: len(findings)}
 	}
-	asff := make([]types.AwsSecurityFinding, len(findings))
+	asff := make([]securityhub.AwsSecurityFinding, len(findings))
 	for i, f := range findings {
 		asff[i] = f.ASFF
 	}
@@ -175,7 +172,7 @@ func (p *Publisher) send(ctx context.Context, at Place, findings []Finding, now 
 	refused := p.refused(ctx, at, out.FailedFindings, endpoints)
 	// FailedCount can say more than FailedFindings lists, never more than
 	// were sent.
-	failed := min(max(len(refused), int(aws.ToInt32(out.FailedCount))), len(findings))
+	failed := min(max(len(refused), out.FailedCount), len(findings))
 	c := Counts{Imported: len(findings) - failed, Failed: failed}
 
 	var resolve []Finding
@@ -196,13 +193,13 @@ func (p *Publisher) send(ctx context.Context, at Place, findings []Finding, now 
 // refused logs the findings Security Hub did not take, one line per error
 // code (an account without Security Hub refuses every finding alike), and
 // returns their IDs.
-func (p *Publisher) refused(ctx context.Context, at Place, failed []types.ImportFindingsError, endpoints map[string]string) map[string]bool {
+func (p *Publisher) refused(ctx context.Context, at Place, failed []securityhub.ImportFindingsError, endpoints map[string]string) map[string]bool {
 	refused := map[string]bool{}
 	var codes []string
-	byCode := map[string][]types.ImportFindingsError{}
+	byCode := map[string][]securityhub.ImportFindingsError{}
 	for _, ff := range failed {
-		refused[aws.ToString(ff.Id)] = true
-		code := aws.ToString(ff.ErrorCode)
+		refused[ff.ID] = true
+		code := ff.ErrorCode
 		if _, seen := byCode[code]; !seen {
 			codes = append(codes, code)
 		}
@@ -211,7 +208,7 @@ func (p *Publisher) refused(ctx context.Context, at Place, failed []types.Import
 	for _, code := range codes {
 		ids := make([]string, len(byCode[code]))
 		for i, ff := range byCode[code] {
-			ids[i] = endpoints[aws.ToString(ff.Id)]
+			ids[i] = endpoints[ff.ID]
 		}
 		otherwise := ifNotImported
 		if code == "InvalidAccess" {
@@ -219,7 +216,7 @@ func (p *Publisher) refused(ctx context.Context, at Place, failed []types.Import
 		}
 		p.log.LogAttrs(ctx, slog.LevelWarn, "findings refused",
 			slog.String("account", at.Account), slog.String("region", at.Region),
-			slog.String("errorCode", code), slog.String("errorMessage", aws.ToString(byCode[code][0].ErrorMessage)),
+			slog.String("errorCode", code), slog.String("errorMessage", byCode[code][0].ErrorMessage),
 			slog.Int("findings", len(ids)), slog.Any("endpointIds", ids), slog.String("hint", otherwise))
 	}
 	return refused
@@ -232,15 +229,15 @@ func (p *Publisher) resolve(ctx context.Context, client Client, at Place, findin
 	if len(findings) == 0 {
 		return 0
 	}
-	ids := make([]types.AwsSecurityFindingIdentifier, len(findings))
+	ids := make([]securityhub.AwsSecurityFindingIdentifier, len(findings))
 	for i, f := range findings {
-		ids[i] = types.AwsSecurityFindingIdentifier{Id: f.ASFF.Id, ProductArn: f.ASFF.ProductArn}
+		ids[i] = securityhub.AwsSecurityFindingIdentifier{ID: f.ASFF.ID, ProductARN: f.ASFF.ProductARN}
 	}
 	note := "vpce-guard rewrote the endpoint's policy to its template at " + now.UTC().Format(time.RFC3339) + "."
 	out, err := client.BatchUpdateFindings(ctx, &securityhub.BatchUpdateFindingsInput{
 		FindingIdentifiers: ids,
-		Workflow:           &types.WorkflowUpdate{Status: types.WorkflowStatusResolved},
-		Note:               &types.NoteUpdate{Text: aws.String(cut(note, MaxNote)), UpdatedBy: aws.String(UpdatedBy)},
+		Workflow:           &securityhub.WorkflowUpdate{Status: securityhub.WorkflowStatusResolved},
+		Note:               &securityhub.NoteUpdate{Text: cut(note, MaxNote), UpdatedBy: UpdatedBy},
 	})
 	if err != nil {
 		p.log.LogAttrs(ctx, slog.LevelWarn, "findings not resolved",
@@ -252,9 +249,9 @@ func (p *Publisher) resolve(ctx context.Context, client Client, at Place, findin
 	for _, u := range out.UnprocessedFindings {
 		var id string
 		if u.FindingIdentifier != nil {
-			id = aws.ToString(u.FindingIdentifier.Id)
+			id = u.FindingIdentifier.ID
 		}
-		code := aws.ToString(u.ErrorCode)
+		code := u.ErrorCode
 		if code == "FindingNotFound" {
 			// A finding the import above created, not yet found by the
 			// update: its creation already set RESOLVED.
@@ -264,7 +261,7 @@ func (p *Publisher) resolve(ctx context.Context, client Client, at Place, findin
 		failed++
 		p.log.LogAttrs(ctx, slog.LevelWarn, "finding not resolved",
 			slog.String("account", at.Account), slog.String("region", at.Region), slog.String("findingId", id),
-			slog.String("errorCode", code), slog.String("errorMessage", aws.ToString(u.ErrorMessage)))
+			slog.String("errorCode", code), slog.String("errorMessage", u.ErrorMessage))
 	}
 	return failed
 }

@@ -7,18 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/vpce-guard/vpce-guard/internal/fakesecurityhub"
 	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
 )
 
 // publisher is a batch on one fake Security Hub, with its log and the counts
@@ -124,7 +126,7 @@ func TestBatchKeepsTheLaterCheck(t *testing.T) {
 	p.batch.Add(t.Context(), region, compliant(1))
 	p.batch.Flush(t.Context())
 	imports := p.hub.Imports()
-	if len(imports) != 1 || len(imports[0]) != 1 || complianceOf(imports[0][0]) != types.ComplianceStatusPassed {
+	if len(imports) != 1 || len(imports[0]) != 1 || complianceOf(imports[0][0]) != securityhub.ComplianceStatusPassed {
 		t.Errorf("imports %+v; want one finding, PASSED", imports)
 	}
 }
@@ -151,9 +153,9 @@ func TestBatchSendsEachPlaceItsOwn(t *testing.T) {
 			t.Fatalf("%v: imports %+v, want one of one finding", at, imports)
 		}
 		f := imports[0][0]
-		if aws.ToString(f.AwsAccountId) != at.Account || aws.ToString(f.ProductArn) != findings.ProductARN(at) ||
-			aws.ToString(f.Id) != findings.FindingID(at, compliant(i).EndpointID) {
-			t.Errorf("%v: finding of %s under %s, id %s", at, aws.ToString(f.AwsAccountId), aws.ToString(f.ProductArn), aws.ToString(f.Id))
+		if f.AwsAccountID != at.Account || f.ProductARN != findings.ProductARN(at) ||
+			f.ID != findings.FindingID(at, compliant(i).EndpointID) {
+			t.Errorf("%v: finding of %s under %s, id %s", at, f.AwsAccountID, f.ProductARN, f.ID)
 		}
 	}
 }
@@ -183,9 +185,9 @@ func TestBatchResolvesRewrittenEndpoints(t *testing.T) {
 	u := updates[0]
 	var ids []string
 	for _, ident := range u.FindingIdentifiers {
-		ids = append(ids, aws.ToString(ident.Id))
-		if aws.ToString(ident.ProductArn) != findings.ProductARN(findings.Place{Account: account, Region: region}) {
-			t.Errorf("identifier %s under product %s", aws.ToString(ident.Id), aws.ToString(ident.ProductArn))
+		ids = append(ids, ident.ID)
+		if ident.ProductARN != findings.ProductARN(findings.Place{Account: account, Region: region}) {
+			t.Errorf("identifier %s under product %s", ident.ID, ident.ProductARN)
 		}
 	}
 	at := findings.Place{Account: account, Region: region}
@@ -193,18 +195,18 @@ func TestBatchResolvesRewrittenEndpoints(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Errorf("updated %q, want the rewritten ones %q", ids, want)
 	}
-	if u.Workflow == nil || u.Workflow.Status != types.WorkflowStatusResolved || u.Note == nil ||
-		aws.ToString(u.Note.UpdatedBy) != "vpce-guard" || !strings.Contains(aws.ToString(u.Note.Text), "rewrote") {
+	if u.Workflow == nil || u.Workflow.Status != securityhub.WorkflowStatusResolved || u.Note == nil ||
+		u.Note.UpdatedBy != "vpce-guard" || !strings.Contains(u.Note.Text, "rewrote") {
 		t.Errorf("update %+v %+v; want RESOLVED with vpce-guard's note", u.Workflow, u.Note)
 	}
 	for _, tt := range []struct {
 		endpoint   string
-		compliance types.ComplianceStatus
-		workflow   types.WorkflowStatus
+		compliance securityhub.ComplianceStatus
+		workflow   securityhub.WorkflowStatus
 	}{
-		{open(1).EndpointID, types.ComplianceStatusPassed, types.WorkflowStatusResolved},
-		{open(3).EndpointID, types.ComplianceStatusPassed, types.WorkflowStatusResolved},
-		{compliant(2).EndpointID, types.ComplianceStatusPassed, types.WorkflowStatusResolved},
+		{open(1).EndpointID, securityhub.ComplianceStatusPassed, securityhub.WorkflowStatusResolved},
+		{open(3).EndpointID, securityhub.ComplianceStatusPassed, securityhub.WorkflowStatusResolved},
+		{compliant(2).EndpointID, securityhub.ComplianceStatusPassed, securityhub.WorkflowStatusResolved},
 	} {
 		f, ok := p.hub.Finding(findings.FindingID(at, tt.endpoint))
 		if !ok || complianceOf(f) != tt.compliance || workflowOf(f) != tt.workflow {
@@ -281,8 +283,8 @@ func TestBatchFailures(t *testing.T) {
 			}
 			for _, u := range p.hub.Updates() {
 				for _, ident := range u.FindingIdentifiers {
-					if _, refused := p.hub.Refuse[aws.ToString(ident.Id)]; refused {
-						t.Errorf("the finding Security Hub refused, %s, was to be resolved", aws.ToString(ident.Id))
+					if _, refused := p.hub.Refuse[ident.ID]; refused {
+						t.Errorf("the finding Security Hub refused, %s, was to be resolved", ident.ID)
 					}
 				}
 			}
@@ -324,5 +326,31 @@ func TestBatchWithoutFindings(t *testing.T) {
 	p.batch.Flush(t.Context())
 	if len(p.hub.Imports()) != 0 || len(p.counts) != 0 {
 		t.Errorf("%d imports, %d reports; want none", len(p.hub.Imports()), len(p.counts))
+	}
+}
+
+// On the real client, an error answer reaches the log with its code and
+// message, as the SDK's did, and the hint that the code calls for.
+func TestBatchOnTheClient(t *testing.T) {
+	t.Parallel()
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
+		w.Header().Set("X-Amzn-Requestid", "req-1")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"not authorized to perform: securityhub:BatchImportFindings"}`))
+	}))
+	defer hub.Close()
+	client := securityhub.NewFromConfig(aws.Config{Region: region, Credentials: aws.AnonymousCredentials{}},
+		func(o *securityhub.Options) { o.Endpoint.BaseEndpoint = hub.URL })
+	var log bytes.Buffer
+	batch := findings.NewPublisher(findings.OneClient{Client: client}, slog.New(slog.NewJSONHandler(&log, nil))).Start(time.Now, nil)
+	batch.Add(t.Context(), region, open(1))
+	batch.Flush(t.Context())
+	p := &publisher{log: &log}
+	lines := p.lines(t, "findings not imported")
+	want := "operation error SecurityHub: BatchImportFindings, https response error StatusCode: 403, RequestID: req-1, " +
+		"api error AccessDeniedException: not authorized to perform: securityhub:BatchImportFindings"
+	if len(lines) != 1 || lines[0]["error"] != want || !strings.Contains(fmt.Sprint(lines[0]["hint"]), "the role needs securityhub:BatchImportFindings") {
+		t.Errorf("lines %v; want one with the error\n%s\nand the permission's hint", lines, want)
 	}
 }

@@ -9,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub"
-	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/vpce-guard/vpce-guard/internal/fakeclock"
@@ -24,6 +21,7 @@ import (
 	"github.com/vpce-guard/vpce-guard/lambda/handler"
 	"github.com/vpce-guard/vpce-guard/lambda/metrics"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
 
@@ -86,7 +84,7 @@ func TestFindingsOfAnEvent(t *testing.T) {
 		t.Error("the endpoint was not rewritten")
 	}
 	got, ok := f.hub.Finding(findingID(endpointID))
-	if !ok || got.Compliance.Status != shtypes.ComplianceStatusPassed || got.Workflow.Status != shtypes.WorkflowStatusResolved ||
+	if !ok || got.Compliance.Status != securityhub.ComplianceStatusPassed || got.Workflow.Status != securityhub.WorkflowStatusResolved ||
 		got.Resources[0].Details.Other["eventId"] != "ct-1" {
 		t.Errorf("finding %v: %+v", ok, got)
 	}
@@ -164,8 +162,8 @@ func TestFindingsOfAFailedWrite(t *testing.T) {
 		t.Fatal("the invocation succeeded")
 	}
 	got, ok := f.hub.Finding(findingID(endpointID))
-	if !ok || got.Compliance.Status != shtypes.ComplianceStatusFailed || got.Severity.Label != shtypes.SeverityLabelHigh ||
-		!bytes.Contains([]byte(aws.ToString(got.Description)), []byte("missing permission ec2:ModifyVpcEndpoint")) {
+	if !ok || got.Compliance.Status != securityhub.ComplianceStatusFailed || got.Severity.Label != securityhub.SeverityLabelHigh ||
+		!bytes.Contains([]byte(got.Description), []byte("missing permission ec2:ModifyVpcEndpoint")) {
 		t.Errorf("finding %v: %+v", ok, got)
 	}
 	if len(f.hub.Updates()) != 0 {
@@ -212,7 +210,7 @@ func TestFindingsOfASweep(t *testing.T) {
 			var resolved []string
 			for _, u := range f.hub.Updates() {
 				for _, ident := range u.FindingIdentifiers {
-					resolved = append(resolved, aws.ToString(ident.Id))
+					resolved = append(resolved, ident.ID)
 				}
 			}
 			slices.Sort(resolved)
@@ -222,9 +220,9 @@ func TestFindingsOfASweep(t *testing.T) {
 			}
 			for _, id := range open {
 				got, _ := f.hub.Finding(id)
-				want := shtypes.ComplianceStatusPassed
+				want := securityhub.ComplianceStatusPassed
 				if dryRun {
-					want = shtypes.ComplianceStatusFailed
+					want = securityhub.ComplianceStatusFailed
 				}
 				if got.Compliance == nil || got.Compliance.Status != want {
 					t.Fatalf("%s: %+v, want %s", id, got.Compliance, want)
@@ -260,8 +258,8 @@ func TestFindingsOfACrossRegionEndpoint(t *testing.T) {
 		t.Fatalf("outcomes %+v, %v; want the endpoint checked against us-east-1's template", outcomes, err)
 	}
 	got, ok := f.hub.Finding(findingID(endpointID))
-	if !ok || aws.ToString(got.ProductArn) != "arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default" ||
-		aws.ToString(got.Resources[0].Id) != "arn:aws:ec2:eu-west-1:111122223333:vpc-endpoint/"+endpointID {
+	if !ok || got.ProductARN != "arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default" ||
+		got.Resources[0].ID != "arn:aws:ec2:eu-west-1:111122223333:vpc-endpoint/"+endpointID {
 		t.Errorf("finding %v: %+v", ok, got)
 	}
 }
@@ -272,10 +270,10 @@ type deadlines struct {
 	seen []time.Time
 }
 
-func (d *deadlines) BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput, opts ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error) {
+func (d *deadlines) BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput) (*securityhub.BatchImportFindingsOutput, error) {
 	deadline, _ := ctx.Deadline()
 	d.seen = append(d.seen, deadline)
-	return d.Hub.BatchImportFindings(ctx, in, opts...)
+	return d.Hub.BatchImportFindings(ctx, in)
 }
 
 // The findings' calls end half-way through the margin after the cutoff.
@@ -326,7 +324,7 @@ func TestFindingsOfAHub(t *testing.T) {
 	}
 	at := findings.Place{Account: memberA, Region: "us-east-1"}
 	got, ok := hubs[memberA+"/us-east-1"].Finding(findings.FindingID(at, "vpce-00000001"))
-	if !ok || aws.ToString(got.AwsAccountId) != memberA || aws.ToString(got.ProductArn) != findings.ProductARN(at) {
+	if !ok || got.AwsAccountID != memberA || got.ProductARN != findings.ProductARN(at) {
 		t.Errorf("member A's finding %v: %+v", ok, got)
 	}
 	var failed []map[string]any

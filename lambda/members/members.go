@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
 
