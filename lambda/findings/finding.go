@@ -1,11 +1,14 @@
 package findings
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/vpce-guard/vpce-guard/lambda/config"
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
 	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
@@ -160,8 +163,12 @@ func stateOf(o remediate.Outcome) (state, bool) {
 		return passed("VPC endpoint policy is within its template",
 			"allows nothing beyond vpce-guard's template."), true
 	case o.Verdict == remediate.NonCompliant && o.Action == remediate.Rewritten:
+		how := "was rewritten to it."
+		if o.Rewrite == config.RewriteNarrow {
+			how = "was rewritten within its bounds, keeping the owner's statements."
+		}
 		s := passed("VPC endpoint policy was broader than its template and was rewritten",
-			"allowed more than vpce-guard's template and was rewritten to it.")
+			"allowed more than vpce-guard's template and "+how)
 		s.resolve = true
 		return s, true
 	case o.Verdict == remediate.NonCompliant:
@@ -186,8 +193,8 @@ func stateOf(o remediate.Outcome) (state, bool) {
 }
 
 // describe is the finding's description: the endpoint, the verdict, and
-// why. Witnesses (a request the policy allows and the template denies) go
-// after the reasons once outcomes carry them.
+// why. The witnesses, whose text an attacker chooses and which would crowd
+// the reasons out of 1,024 characters, are in the resource's details.
 func describe(o remediate.Outcome, s state) string {
 	subject := "VPC endpoint " + o.EndpointID
 	if o.ServiceName != "" {
@@ -219,6 +226,35 @@ func ownerDetail(o remediate.Outcome) string {
 	return what + " (" + o.Owner.Evidence + ")"
 }
 
+// witnessDetail is the first witness as JSON, the request a reader can
+// replay (vpce-guard simulate); the outcome line has them all.
+func witnessDetail(witnesses []policy.Witness) string {
+	if len(witnesses) == 0 {
+		return ""
+	}
+	data, err := json.Marshal(witnesses[0])
+	if err != nil { // strings and lists of strings always marshal
+		return ""
+	}
+	return string(data)
+}
+
+// widensDetail says what a rewrite grants that the old policy did not: its
+// first widening, and how many there are.
+func widensDetail(widens *[]remediate.Widening) string {
+	if widens == nil {
+		return ""
+	}
+	switch n := len(*widens); n {
+	case 0:
+		return "nothing"
+	case 1:
+		return (*widens)[0].Reason
+	default:
+		return fmt.Sprintf("%s (and %d more items in the outcome)", (*widens)[0].Reason, n-1)
+	}
+}
+
 // resource is the endpoint, with what vpce-guard knows of it.
 func resource(o remediate.Outcome, at Place) securityhub.Resource {
 	details := map[string]string{}
@@ -234,6 +270,11 @@ func resource(o remediate.Outcome, at Place) securityhub.Resource {
 		"error":           o.Error,
 		"owner":           ownerDetail(o),
 		"rewrittenBefore": o.RewrittenBefore,
+		"proof":           string(o.Proof),
+		"witness":         witnessDetail(o.Witnesses),
+		"rewrite":         o.Rewrite,
+		"rewriteFallback": o.RewriteFallback,
+		"widens":          widensDetail(o.Widens),
 	} {
 		if v != "" { // ASFF refuses empty values
 			details[k] = cut(v, MaxDetailValue)

@@ -1,17 +1,19 @@
 package findings_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
-	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
-
+	"github.com/vpce-guard/vpce-guard/lambda/config"
 	"github.com/vpce-guard/vpce-guard/lambda/findings"
 	"github.com/vpce-guard/vpce-guard/lambda/owner"
+	"github.com/vpce-guard/vpce-guard/lambda/policy"
 	"github.com/vpce-guard/vpce-guard/lambda/remediate"
+	"github.com/vpce-guard/vpce-guard/lambda/securityhub"
 )
 
 const (
@@ -322,4 +324,34 @@ func workflowOf(a securityhub.AwsSecurityFinding) securityhub.WorkflowStatus {
 		return ""
 	}
 	return a.Workflow.Status
+}
+
+// The proof reaches the finding: the first witness, as JSON a reader can
+// replay, the rewrite and what it widens; a narrow rewrite says it kept the
+// owner's statements.
+func TestFindingCarriesTheProof(t *testing.T) {
+	t.Parallel()
+	w := policy.Witness{Principal: "arn:aws:iam::999999999999:role/vpce-guard-witness", Action: "logs:PutLogEvents",
+		Resource: "arn:aws:logs:eu-west-1:999999999999:log-group:x:log-stream:y", Context: map[string][]string{}}
+	o := outcome(func(o *remediate.Outcome) {
+		o.Action = remediate.Rewritten
+		o.Proof, o.Witnesses = policy.ProofWitness, []policy.Witness{w}
+		o.Rewrite = config.RewriteNarrow
+		o.Widens = &[]remediate.Widening{}
+	})
+	f, ok := findings.FromOutcome(o, region, checkedAt)
+	if !ok {
+		t.Fatal("no finding")
+	}
+	details := f.ASFF.Resources[0].Details.Other
+	var replayed policy.Witness
+	if err := json.Unmarshal([]byte(details["witness"]), &replayed); err != nil || replayed.Resource != w.Resource || replayed.Action != w.Action {
+		t.Errorf("witness detail %q (%v), want %+v", details["witness"], err, w)
+	}
+	if details["proof"] != "witness" || details["rewrite"] != "narrow" || details["widens"] != "nothing" {
+		t.Errorf("details %v", details)
+	}
+	if !strings.Contains(f.ASFF.Description, "within its bounds, keeping the owner's statements") {
+		t.Errorf("description %q", f.ASFF.Description)
+	}
 }
