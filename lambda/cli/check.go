@@ -140,7 +140,23 @@ func writeVerdict(w io.Writer, v policy.Verdict) error {
 // policy in file. Every part of a witness may come from the policy, which
 // anyone may have written, so every argument is quoted for the shell.
 func replayCommand(file string, w policy.Witness) string {
-	args := []string{"vpce-guard", "simulate", "--policy", file, "--action", w.Action, "--resource", w.Resource}
+	args := append([]string{"vpce-guard", "simulate"}, simulateArgs(file, w)...)
+	quoted := make([]string, len(args))
+	for i, arg := range args {
+		quoted[i] = shellQuote(arg)
+	}
+	line := strings.Join(quoted, " ")
+	if why := unreplayable(w); why != "" {
+		return "# " + line + " # not replayable: " + why
+	}
+	return line
+}
+
+// simulateArgs are the arguments of simulate that replay w against the
+// policy in file: the context's keys in order, an account ID as
+// --principal-account, nothing for an anonymous caller.
+func simulateArgs(file string, w policy.Witness) []string {
+	args := []string{"--policy", file, "--action", w.Action, "--resource", w.Resource}
 	switch {
 	case w.Principal == "": // an anonymous caller
 	case policytemplates.IsAccountID(w.Principal):
@@ -153,15 +169,7 @@ func replayCommand(file string, w policy.Witness) string {
 			args = append(args, "--context", key+"="+value)
 		}
 	}
-	quoted := make([]string, len(args))
-	for i, arg := range args {
-		quoted[i] = shellQuote(arg)
-	}
-	line := strings.Join(quoted, " ")
-	if why := unreplayable(w); why != "" {
-		return "# " + line + " # not replayable: " + why
-	}
-	return line
+	return args
 }
 
 const renderSynopsis = "--service logs --account ID --region REGION [--partition P] [--log-group PATTERN]... [--also-account ID]... [--organization o-ID [--tag-exception]]"

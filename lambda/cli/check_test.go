@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/vpce-guard/vpce-guard/lambda/cli"
 	"github.com/vpce-guard/vpce-guard/lambda/policy"
 	"github.com/vpce-guard/vpce-guard/policytemplates"
 )
@@ -289,7 +290,7 @@ func TestCheckPrintsReplayableLines(t *testing.T) {
 					t.Fatalf("bash read %q: %v %s", line, err, errOut.String())
 				}
 				args := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
-				if want := replayArgs(name, v.Witnesses[i]); !slices.Equal(args, want) {
+				if want := cli.SimulateArgs(name, v.Witnesses[i]); !slices.Equal(args, want) {
 					t.Errorf("bash reads\n%q\nas %q,\nwant %q", line, args, want)
 				}
 				if code, _, stderr := runIn(t, fsys, "", append([]string{"simulate"}, args...)...); code != 0 {
@@ -298,25 +299,6 @@ func TestCheckPrintsReplayableLines(t *testing.T) {
 			}
 		})
 	}
-}
-
-// replayArgs are the simulate arguments check prints for w: the context's
-// keys in order, an account ID as --principal-account.
-func replayArgs(file string, w policy.Witness) []string {
-	args := []string{"--policy", file, "--action", w.Action, "--resource", w.Resource}
-	switch {
-	case w.Principal == "":
-	case policytemplates.IsAccountID(w.Principal):
-		args = append(args, "--principal-account", w.Principal)
-	default:
-		args = append(args, "--principal", w.Principal)
-	}
-	for _, key := range slices.Sorted(maps.Keys(w.Context)) {
-		for _, value := range w.Context[key] {
-			args = append(args, "--context", key+"="+value)
-		}
-	}
-	return args
 }
 
 // A condition key with an = in it cannot go through --context: the line is
