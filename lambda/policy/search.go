@@ -183,7 +183,7 @@ func (x *exact) boxOf(r *region) box {
 	b.resources = stringSet{}.with(r.resources, !r.resourcesNot)
 	for _, c := range r.conditions {
 		if c.readsOneWay() { // another only narrows a region that may escape
-			b.clauses = append(b.clauses, clause{cond: c, memo: x.implied})
+			b.clauses = append(b.clauses, clause{cond: c, memo: x.implied, budget: &x.budget})
 		}
 	}
 	return b
@@ -271,13 +271,13 @@ func (x *exact) split(b box, covers []*region) escape {
 			continue
 		}
 		o := b
-		o.clauses = append(slices.Clip(b.clauses), clause{cond: c, negated: true, memo: x.implied})
+		o.clauses = append(slices.Clip(b.clauses), clause{cond: c, negated: true, memo: x.implied, budget: &x.budget})
 		if satisfiable(o.clauses) {
 			if e := x.split(o, rest); e.escapes {
 				return e
 			}
 		}
-		b.clauses = append(slices.Clip(b.clauses), clause{cond: c, memo: x.implied})
+		b.clauses = append(slices.Clip(b.clauses), clause{cond: c, memo: x.implied, budget: &x.budget})
 		if !satisfiable(b.clauses) {
 			return escape{}
 		}
@@ -354,7 +354,7 @@ func (x *exact) point(b box) escape {
 			r.Resource = arn
 		}
 	}
-	ctx, ok := contextFor(b.clauses)
+	ctx, ok := contextFor(b.clauses, &x.budget)
 	if !ok {
 		return escape{escapes: true}
 	}
