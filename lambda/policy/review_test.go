@@ -78,14 +78,29 @@ var reviewCases = []reviewCase{
 			Context:  map[string][]string{"aws:PrincipalOrgID": {"${aws:ResourceOrgID}"}, "aws:ResourceOrgID": {reviewOrg}}},
 	},
 	{
-		// witness, ARN parts left empty: the verdict is right (the policy
-		// reaches other accounts' log groups), but the witnesses named
-		// arn:aws:logs:::log-group:destination:log-stream: , a log stream
-		// without a name in no region of no account, which AWS never
-		// authorizes (log stream names have at least one character);
+		// witness, ARN parts left empty: the verdict is right (a '*' ending
+		// an ARN part matches past colons, so the policy reaches log
+		// streams of a log group named destination in any account), but
+		// the witness named arn:aws:logs:::log-group:destination:log-stream: ,
+		// a log stream without a name in no region of no account, which AWS
+		// never authorizes (log stream names have at least one character);
 		// iam-simulate refuses it (no.resource.types).
 		name:      "witness/empty-arn-parts",
-		policy:    `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"arn:aws:logs:*:*:destination:*"}]}`,
+		policy:    `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents","Resource":"arn:aws:logs:*:*:destination:*"}]}`,
+		template:  policytemplates.LogsStrict,
+		witnesses: true,
+	},
+	{
+		// witness and completeness, a name AWS never gives: no log group
+		// ARN matches arn:aws:logs:*:*:destination:* unless its name holds
+		// a colon, which log group names never do ([.\-_/#A-Za-z0-9]+), so
+		// the policy lets no CreateExportTask through. Check calls it
+		// non-compliant, a condition-free verdict it holds complete, with
+		// the witness arn:aws:logs:::log-group:destination: (no region, no
+		// account, a name ending in a colon); iam-simulate refuses it
+		// (no.resource.types).
+		name:      "witness/no-request-aws-makes",
+		policy:    `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:CreateExportTask","Resource":"arn:aws:logs:*:*:destination:*"}]}`,
 		template:  policytemplates.LogsStrict,
 		witnesses: true,
 	},
