@@ -71,6 +71,9 @@ type box struct {
 	actions   stringSet
 	resources stringSet
 	clauses   []clause
+	// named is the class's formats with a name in every placeholder, which
+	// a witness's resource is taken from when the box holds one.
+	named *patternList
 }
 
 // escape is what a search found: no request, or one (escapes), made
@@ -224,7 +227,7 @@ func (x *exact) search(b box, covers []*region) escape {
 			continue
 		}
 		if class.formats != nil {
-			cb.resources = b.resources.with(class.formats, true)
+			cb.resources, cb.named = b.resources.with(class.formats, true), class.named
 		}
 		if e := x.split(cb, covers); e.escapes {
 			return e
@@ -348,6 +351,11 @@ func (x *exact) point(b box) escape {
 		return escape{escapes: true, unsure: true}
 	}
 	r.Resource = x.readable(b.resources, f.member, true)
+	if b.named != nil && !b.named.matches(r.Resource) {
+		if named := x.finder.find(b.resources.with(b.named, true)); named.answer == member {
+			r.Resource = named.member
+		}
+	}
 	// A resource the box leaves open reads best as an ARN of the action's service.
 	if service, _, ok := strings.Cut(r.Action, ":"); ok {
 		if arn := "arn:" + x.hints.partitions[0] + ":" + asciiLowerString(service) + ":" + x.hints.regions[0] + ":" + x.hints.accounts[0] + ":" + witnessName; !strings.HasPrefix(r.Resource, "arn:") && b.resources.has(arn) {
