@@ -273,6 +273,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	default:
 		fail(EnvRewrite, fmt.Sprintf("want %s (write the template) or %s (keep the policy within the template's bounds)", RewriteTemplate, RewriteNarrow))
 	}
+	if c.Rewrite == RewriteNarrow && c.Mode == policy.Exact {
+		// A narrow rewrite is never the template: the exact check would
+		// find it non-compliant on its own Modify event and rewrite it again.
+		fail(EnvRewrite, fmt.Sprintf("%s needs %s=%s: a narrow rewrite is not the template, which %s=%s requires", RewriteNarrow, EnvCheckMode, policy.Subset, EnvCheckMode, policy.Exact))
+	}
 
 	if v := strings.TrimSpace(getenv(EnvExemptTag)); v != "" {
 		tag, err := parseTag(v)
