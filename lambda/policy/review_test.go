@@ -29,6 +29,9 @@ type reviewCase struct {
 	// request AWS can make: a Logs ARN with a region, an account and a
 	// name in each of its parts.
 	witnesses bool
+	// noWitness: nothing the policy allows escapes as AWS reads it, so no
+	// witness may claim a request does.
+	noWitness bool
 	// bounded: the policy needs more work than the check's budget, which
 	// it must say it ran out of (its documented bound) instead of doing it.
 	bounded bool
@@ -103,6 +106,22 @@ var reviewCases = []reviewCase{
 		policy:    `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:CreateExportTask","Resource":"arn:aws:logs:*:*:destination:*"}]}`,
 		template:  policytemplates.LogsStrict,
 		witnesses: true,
+	},
+	{
+		// witness, an action without resource types: the Service
+		// Authorization Reference lists none for logs:PutIntegration; for
+		// such an action a policy must specify all resources ("*"), and a
+		// statement naming a resource that is not valid for the action
+		// does not apply to it (Service Authorization Reference, the
+		// actions table), so this one never grants it.
+		// Check reads the action as authorized on any resource, which keeps
+		// it sound, but then offers PutIntegration on that destination ARN
+		// as a witness (Proof witness); iam-simulate refuses the request
+		// (must.use.wildcard).
+		name:      "witness/action-without-resource-types",
+		policy:    `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:PutIntegration","Resource":"arn:aws:logs:eu-west-1:111122223333:destination:x"}]}`,
+		template:  policytemplates.LogsStrict,
+		noWitness: true,
 	},
 	{
 		// witness, a name left empty: app-* holds log streams, but the
@@ -253,6 +272,9 @@ func TestReview(t *testing.T) {
 						t.Errorf("witness %+v: %q is no resource AWS authorizes %s on", w, w.Resource, w.Action)
 					}
 				}
+			}
+			if c.noWitness && len(v.Witnesses) > 0 {
+				t.Errorf("witnesses %+v: nothing escapes as AWS reads the policy", v.Witnesses)
 			}
 			if c.bounded && !budgetSpent(v) {
 				t.Errorf("the check did all the work this policy takes, beyond its budget (compliant %v, notes %q)", v.Compliant, v.Notes)
