@@ -74,6 +74,12 @@ type box struct {
 	// named is the class's formats with a name in every placeholder, which
 	// a witness's resource is taken from when the box holds one.
 	named *patternList
+	// unformatted is set for a class of actions without resource types,
+	// which a policy grants only on "*": a statement naming a resource
+	// that is not valid for an action does not apply to it (Service
+	// Authorization Reference, the actions table). The check still reads
+	// such an action as on any resource; a witness names "*".
+	unformatted bool
 }
 
 // escape is what a search found: no request, or one (escapes), made
@@ -83,6 +89,9 @@ type escape struct {
 	request *Request
 	// unsure is set when the escape is only the budget running out.
 	unsure bool
+	// notStar is set for an escape of actions without resource types on
+	// resources other than "*", which AWS never asks about: no request.
+	notStar bool
 }
 
 // newList makes a list, or returns the one made before with the same
@@ -219,6 +228,7 @@ func (x *exact) onlyActions(b box, l *patternList, instead bool) box {
 // class of actions at a time: each known class with its resources within
 // the class's ARN formats, then the actions the table does not know.
 func (x *exact) search(b box, covers []*region) escape {
+	var pending escape
 	for _, i := range x.table.order {
 		class := x.table.classes[i]
 		cb := b
@@ -228,8 +238,18 @@ func (x *exact) search(b box, covers []*region) escape {
 		}
 		if class.formats != nil {
 			cb.resources, cb.named = b.resources.with(class.formats, true), class.named
+		} else {
+			cb.unformatted = true
 		}
 		if e := x.split(cb, covers); e.escapes {
+			if e.notStar {
+				// Another class may have a request to show: this escape
+				// stands, without one, only if none has.
+				if !pending.escapes {
+					pending = e
+				}
+				continue
+			}
 			return e
 		}
 	}
@@ -237,9 +257,12 @@ func (x *exact) search(b box, covers []*region) escape {
 	ub.unknown = true
 	ub.actions = b.actions.with(x.table.all, false)
 	if !x.finder.nonEmpty(ub.actions) {
-		return escape{}
+		return pending
 	}
-	return x.split(ub, covers)
+	if e := x.split(ub, covers); e.escapes {
+		return e
+	}
+	return pending
 }
 
 // split finds a request of b that no region of covers takes in.
@@ -351,6 +374,12 @@ func (x *exact) point(b box) escape {
 		return escape{escapes: true, unsure: true}
 	}
 	r.Resource = x.readable(b.resources, f.member, true)
+	if b.unformatted && !b.unknown {
+		if !b.resources.has("*") {
+			return escape{escapes: true, notStar: true}
+		}
+		r.Resource = "*"
+	}
 	if b.named != nil && !b.named.matches(r.Resource) {
 		if named := x.finder.find(b.resources.with(b.named, true)); named.answer == member {
 			r.Resource = named.member
