@@ -117,9 +117,10 @@ func Check(policy, template *Document, mode Mode, carries ...string) Verdict {
 }
 
 // readingNotes names each condition this package cannot read one way: an
-// operator it does not know, a key beyond ASCII. In the policy's Allows such
-// a condition can only narrow, so it is left out; in its Denies it takes
-// nothing back; a template condition is met only by the very same condition.
+// operator it does not know, a value with a policy variable, a key beyond
+// ASCII. In the policy's Allows such a condition can only narrow, so it is
+// left out; in its Denies it takes nothing back; a template condition is
+// met only by the very same condition.
 func readingNotes(policy, template *Document, notes *messages) {
 	for _, d := range []struct {
 		whose string
@@ -131,10 +132,14 @@ func readingNotes(policy, template *Document, notes *messages) {
 				if c.readsOneWay() {
 					continue
 				}
-				if !c.Known() {
+				switch {
+				case !c.Known():
 					notes.add(fmt.Sprintf("%s %s: condition operator %q is unknown; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
 						d.whose, st.label(), c.Operator))
-				} else {
+				case c.hasVariable():
+					notes.add(fmt.Sprintf("%s %s: condition %s on %q has a policy variable (${...}), which AWS replaces with a value of the request; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
+						d.whose, st.label(), c.Operator, c.Key))
+				default:
 					notes.add(fmt.Sprintf("%s %s: condition key %q has characters beyond ASCII, which case-insensitive readers may fold differently; the check reads it as possibly always true in an Allow and possibly never true in a Deny",
 						d.whose, st.label(), c.Key))
 				}

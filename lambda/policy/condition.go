@@ -96,10 +96,11 @@ func (c Condition) Known() bool { return parseOperator(c.Operator).base != "" }
 func foldKey(key string) string { return asciiLowerString(key) }
 
 // readsOneWay reports whether the condition means the same to any reader
-// that follows IAM's documentation: an operator this package knows, and a
-// key of ASCII characters, which folds alike under ASCII and Unicode rules.
+// that follows IAM's documentation: an operator this package knows, a key
+// of ASCII characters, which folds alike under ASCII and Unicode rules, and
+// no value with a policy variable.
 func (c Condition) readsOneWay() bool {
-	if !c.Known() {
+	if !c.Known() || c.hasVariable() {
 		return false
 	}
 	for i := 0; i < len(c.Key); i++ {
@@ -110,9 +111,80 @@ func (c Condition) readsOneWay() bool {
 	return true
 }
 
+// hasVariable reports whether a value holds "${": in a 2012-10-17 policy a
+// variable, which AWS replaces in string comparisons with a value of the
+// request (IAM, condition operators: "Policy variables - Supported"), and
+// in a 2008-10-17 one text. Compared as text it would tell nothing of
+// either, so such a condition reads two ways, whatever the version.
+func (c Condition) hasVariable() bool {
+	for _, v := range c.Values {
+		if strings.Contains(v, "${") {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsIn decides the condition for a request context as a policy of the
+// given version reads it: in 2012-10-17 each policy variable of a value
+// (${aws:username}) is first replaced by its value in the request, text
+// that no wildcard of StringLike reads. Where the key is there, a variable
+// without a value, and without a default, makes the condition false: "If AWS cannot resolve a
+// variable this might cause the entire statement to be invalid" (IAM,
+// policy variables); the check reads such a condition two ways.
+func (c Condition) holdsIn(ctx map[string][]string, version string) bool {
+	if got := ctx[foldKey(c.Key)]; version != Version2012 || !c.hasVariable() || len(got) == 0 {
+		return c.holds(ctx) // a missing key decides without the values
+	}
+	values := make([]string, len(c.Values))
+	patterns := make([]pattern, len(c.Values))
+	for i, v := range c.Values {
+		var text strings.Builder
+		var p pattern
+		for j := 0; j < len(v); j++ {
+			if v[j] == '$' && strings.HasPrefix(v[j:], "${") {
+				if end := strings.IndexByte(v[j:], '}'); end > 0 {
+					name := v[j+2 : j+end]
+					j += end
+					switch name {
+					case "*", "?", "$": // escapes for the characters themselves
+						text.WriteString(name)
+						p = append(p, token{kind: literal, char: rune(name[0])})
+						continue
+					}
+					value, found := variableValue(name, ctx)
+					if !found {
+						return false
+					}
+					text.WriteString(value)
+					p = append(p, literalPattern(value)...)
+					continue
+				}
+			}
+			c, size := utf8.DecodeRuneInString(v[j:])
+			j += size - 1
+			text.WriteRune(c)
+			p = append(p, compileGlob(string(c), false)...)
+		}
+		values[i], patterns[i] = text.String(), p
+	}
+	c.Values = values
+	return c.decide(ctx, func(base baseOperator, i int, got string) bool {
+		if base.family == "like" {
+			return patterns[i].match(got)
+		}
+		return matchValue(base, values[i], got)
+	})
+}
+
 // holds decides the condition for a request context, whose keys are folded
 // by foldKey. It is only called for known operators.
 func (c Condition) holds(ctx map[string][]string) bool {
+	return c.decide(ctx, func(base baseOperator, i int, got string) bool { return matchValue(base, c.Values[i], got) })
+}
+
+// decide is holds with match comparing the i-th value with one of the context's.
+func (c Condition) decide(ctx map[string][]string, match func(base baseOperator, i int, got string) bool) bool {
 	op := parseOperator(c.Operator)
 	base := baseOperators[op.base]
 	got, present := ctx[foldKey(c.Key)]
@@ -135,8 +207,8 @@ func (c Condition) holds(ctx map[string][]string) bool {
 	}
 	// matches: does one context value match any of the condition's values, read positively?
 	matches := func(v string) bool {
-		for _, want := range c.Values {
-			if matchValue(base, want, v) {
+		for i := range c.Values {
+			if match(base, i, v) {
 				return true
 			}
 		}

@@ -123,7 +123,7 @@ func (st *Statement) applies(r Request, version string, ctx map[string][]string,
 		if !c.Known() {
 			return false, fmt.Errorf("%s: %q: %w", st.label(), c.Operator, ErrUnsupportedOperator)
 		}
-		if !c.holds(ctx) {
+		if !c.holdsIn(ctx, version) {
 			return false, nil
 		}
 	}
@@ -163,7 +163,7 @@ func (st *Statement) admitsUnder(part coverPart, r Request, version string, ctx 
 		return in != st.Resource.Not
 	}
 	for _, c := range st.Conditions {
-		if !c.Known() || !c.holds(ctx) {
+		if !c.Known() || !c.holdsIn(ctx, version) {
 			return false
 		}
 	}

@@ -4,9 +4,10 @@ import (
 	"strings"
 )
 
-// workBudget bounds what the exact part of one check may do: a few
-// milliseconds for the hostile policies, far more than a realistic policy
-// needs. What it cannot decide within it counts against compliance.
+// workBudget bounds what the exact part of one check may do, and what the
+// quick pass may spend comparing conditions: a few milliseconds each for
+// the hostile policies, far more than a realistic policy needs. What
+// either cannot decide within it counts against compliance.
 const workBudget = 1 << 18
 
 // exact holds the exact part of one check: both documents as regions under

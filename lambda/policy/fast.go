@@ -23,6 +23,9 @@ type checker struct {
 	x                              *exact
 	identical                      map[*Document]map[string]bool // statements by effect and exactKey, when needed
 	notedCarried                   map[*Statement]bool
+	// work bounds the quick pass's comparisons of conditions, as the
+	// exact part's budget bounds its own.
+	work budget
 }
 
 // compiledDocument holds a document's statements compiled broad (what they
@@ -61,7 +64,7 @@ func newChecker(policy, template *Document, carries []string, reasons, notes *me
 		policy: policy, template: template, carries: carries,
 		policyAllows: p.allowsWide, policyDenies: p.deniesNarrow,
 		templateAllows: t.allowsNarrow, templateDenies: t.deniesWide,
-		partition: t.partition, reasons: reasons, notes: notes,
+		partition: t.partition, reasons: reasons, notes: notes, work: budget{left: workBudget},
 	}
 }
 
@@ -84,7 +87,7 @@ func (c *checker) run() {
 			c.confirm(sus)
 		}
 	}
-	if c.x != nil && c.x.budget.spent {
+	if c.x != nil && c.x.budget.spent || c.work.spent && len(c.reasons.list) > 0 {
 		c.notes.add("the check ran out of the work it may do on one policy: what it could not decide in time it calls escaping, without proof")
 	}
 }
@@ -282,7 +285,7 @@ func (c *checker) denyApplies(s, d, pd *compiledStatement, premises []compiledCo
 			return false
 		}
 	}
-	return (c.principalWithin(s, pd) || c.principalWithin(d, pd)) && conditionsImply(premises, pd.conditions)
+	return (c.principalWithin(s, pd) || c.principalWithin(d, pd)) && conditionsImply(premises, pd.conditions, &c.work)
 }
 
 // policyDeniesAll reports whether some Deny of the policy that takesBack
@@ -351,7 +354,7 @@ func (c *checker) patternTest(s *compiledStatement, actions, resources patternSe
 		case principalPart:
 			return c.principalWithin(s, a)
 		}
-		return conditionsImply(s.conditions, a.conditions)
+		return conditionsImply(s.conditions, a.conditions, &c.work)
 	}
 }
 

@@ -9,10 +9,11 @@ import (
 )
 
 // conditionsImply reports, soundly, whether the premises make every one of
-// the required conditions hold.
-func conditionsImply(premises, required []compiledCondition) bool {
+// the required conditions hold. Comparing patterns spends from work (nil:
+// no bound); once it is spent the answer is no.
+func conditionsImply(premises, required []compiledCondition, work *budget) bool {
 	for _, r := range required {
-		if !slices.ContainsFunc(premises, func(p compiledCondition) bool { return conditionImplies(p, r) }) {
+		if !slices.ContainsFunc(premises, func(p compiledCondition) bool { return conditionImplies(p, r, work) }) {
 			return false
 		}
 	}
@@ -24,7 +25,7 @@ func conditionsImply(premises, required []compiledCondition) bool {
 // values let through no more (a narrower StringLike, a narrower IP range, a
 // smaller ForAllValues set, a tighter numeric or date bound, Bool in any
 // case); a Null the premise settles.
-func conditionImplies(p, r compiledCondition) bool {
+func conditionImplies(p, r compiledCondition, work *budget) bool {
 	if p.key != r.key {
 		return false
 	}
@@ -48,9 +49,9 @@ func conditionImplies(p, r compiledCondition) bool {
 	// Whatever the qualifier, a positive operator holds on fewer contexts
 	// when fewer values match, a negated one when more values match.
 	if pb.negated {
-		return valuesWithin(rb, r.Values, pb, p.Values)
+		return valuesWithin(rb, r.Values, pb, p.Values, work)
 	}
-	return valuesWithin(pb, p.Values, rb, r.Values)
+	return valuesWithin(pb, p.Values, rb, r.Values, work)
 }
 
 // nullImplied: Null false (the key is there) follows from a positive
@@ -80,9 +81,11 @@ func sameDomain(a, b baseOperator) bool {
 // valuesWithin reports whether every context value that some value of inner
 // (read by op a) matches is matched by some value of outer (read by op b),
 // in time linear in both for plain strings, of which a policy may list
-// thousands; other lists are compared value by value, up to a bound past
-// which the answer is no.
-func valuesWithin(a baseOperator, inner []string, b baseOperator, outer []string) bool {
+// thousands; patterns are compared one with another, each comparison
+// spending from work the product of their lengths (a pattern may hold
+// hundreds of characters, and a list hundreds of patterns); other lists are
+// compared value by value, up to a bound past which the answer is no.
+func valuesWithin(a baseOperator, inner []string, b baseOperator, outer []string, work *budget) bool {
 	if a.family == "string" && b.family == "string" {
 		return within(inner, outer)
 	}
@@ -105,7 +108,7 @@ func valuesWithin(a baseOperator, inner []string, b baseOperator, outer []string
 			if !plain {
 				pv = compileGlob(v, false)
 			}
-			if !slices.ContainsFunc(patterns, func(pw pattern) bool { return pv.subsetOf(pw) }) {
+			if !slices.ContainsFunc(patterns, func(pw pattern) bool { return work.spend(1+len(pv)*len(pw)/16) && pv.subsetOf(pw) }) {
 				return false
 			}
 		}
@@ -270,6 +273,7 @@ type clause struct {
 	cond    compiledCondition
 	negated bool
 	memo    map[impliesKey]bool // the check's, when set
+	budget  *budget             // the check's, when set
 }
 
 // implies reports, soundly, whether the clause makes r hold.
@@ -295,14 +299,14 @@ type impliesKey struct {
 
 func (l clause) implied(r compiledCondition) bool {
 	if !l.negated {
-		return conditionImplies(l.cond, r)
+		return conditionImplies(l.cond, r, l.budget)
 	}
 	conds, ok := negation(*l.cond.Condition)
 	if !ok {
 		return false
 	}
 	for _, c := range compileConditions(conds) {
-		if conditionImplies(c, r) {
+		if conditionImplies(c, r, l.budget) {
 			return true
 		}
 	}
@@ -352,8 +356,9 @@ func satisfiable(lits []clause) bool {
 // contextFor makes a request context in which every clause holds: for
 // each key, the first of a few value lists built from the clauses' own
 // values that satisfies all of that key's clauses. ok is false when none
-// does, or when a clause cannot be evaluated.
-func contextFor(lits []clause) (map[string][]string, bool) {
+// does, when a clause cannot be evaluated, or when work is spent: each
+// list tried spends the length of the values it is held to.
+func contextFor(lits []clause, work *budget) (map[string][]string, bool) {
 	ctx := map[string][]string{}
 	var keys []string
 	byKey := map[string][]clause{}
@@ -367,7 +372,7 @@ func contextFor(lits []clause) (map[string][]string, bool) {
 		byKey[l.cond.key] = append(byKey[l.cond.key], l)
 	}
 	for _, key := range keys {
-		values, ok := valuesFor(key, byKey[key])
+		values, ok := valuesFor(key, byKey[key], work)
 		if !ok {
 			return nil, false
 		}
@@ -379,11 +384,13 @@ func contextFor(lits []clause) (map[string][]string, bool) {
 }
 
 // valuesFor picks the values of one key; nil (the key left out) is tried first.
-func valuesFor(key string, lits []clause) ([]string, bool) {
+func valuesFor(key string, lits []clause, work *budget) ([]string, bool) {
 	var singles []string
+	cost := 1 // of holding one list to every clause
 	for _, l := range lits {
 		for _, v := range l.cond.Values {
 			singles = append(singles, valuesNear(baseOperators[l.cond.op.base].family, v)...)
+			cost += 1 + len(v)/8
 		}
 	}
 	singles = uniqueInOrder(append(append([]string{}, singles...), witnessName, "true", "false"))
@@ -400,6 +407,9 @@ func valuesFor(key string, lits []clause) ([]string, bool) {
 		}
 	}
 	for _, values := range candidates {
+		if !work.spend(cost) {
+			return nil, false
+		}
 		ctx := map[string][]string{}
 		if values != nil {
 			ctx[key] = values

@@ -36,6 +36,11 @@ type knownAction struct {
 type actionClass struct {
 	members bitset       // of actions
 	formats *patternList // nil: any resource
+	// named is formats with a name in every placeholder: at least one
+	// character, and no colon, as AWS names regions, accounts and
+	// resources. Only witnesses prefer it: the check holds a policy to
+	// formats, whatever names AWS takes.
+	named *patternList
 }
 
 // Lists the table makes have ids below zero; a check numbers its own from 1.
@@ -51,10 +56,12 @@ var knownActions = sync.OnceValue(func() *actionTable {
 				byFormats[key] = c
 				class := actionClass{}
 				if len(a.Formats) > 0 {
-					class.formats = &patternList{id: -2 - c}
+					class.formats, class.named = &patternList{id: -2 - c}, &patternList{}
 					for _, f := range a.Formats {
-						class.formats.patterns = append(class.formats.patterns, compileFormat(f))
+						class.formats.patterns = append(class.formats.patterns, compileFormat(f, false))
 						class.formats.texts = append(class.formats.texts, f)
+						class.named.patterns = append(class.named.patterns, compileFormat(f, true))
+						class.named.texts = append(class.named.texts, f)
 					}
 				}
 				t.classes = append(t.classes, class)
@@ -62,6 +69,11 @@ var knownActions = sync.OnceValue(func() *actionTable {
 			lower := service + ":" + strings.ToLower(a.Name)
 			t.actions = append(t.actions, knownAction{name: service + ":" + a.Name, service: service, lower: lower})
 			t.all.patterns = append(t.all.patterns, literalPattern(lower))
+		}
+	}
+	for c := range t.classes {
+		if named := t.classes[c].named; named != nil {
+			named.id = -2 - len(t.classes) - c
 		}
 	}
 	t.byLower = make([]int, len(t.actions))
@@ -97,16 +109,20 @@ var knownActions = sync.OnceValue(func() *actionTable {
 
 // compileFormat reads an ARN format of the reference: each ${Placeholder}
 // any text, without a colon in the first five parts of the ARN (partition,
-// service, region, account), which never hold one.
-func compileFormat(f string) pattern {
+// service, region, account), which never hold one; named, a name there: at
+// least one character, none of them a colon.
+func compileFormat(f string, named bool) pattern {
 	var p pattern
 	colons := 0
 	for i := 0; i < len(f); i++ {
 		if f[i] == '$' && i+1 < len(f) && f[i+1] == '{' {
 			if end := strings.IndexByte(f[i:], '}'); end > 0 {
 				kind := anyRun
-				if colons < 5 {
+				if colons < 5 || named {
 					kind = anyRunInSegment
+				}
+				if named {
+					p = append(p, token{kind: anyCharInSegment})
 				}
 				p = appendStar(p, kind)
 				i += end

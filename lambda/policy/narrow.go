@@ -218,7 +218,7 @@ func withoutSubsumed(denies []Statement) []Statement {
 		ed, dd := *e, *d
 		ed.Conditions, dd.Conditions, ed.Sid, dd.Sid = nil, nil, "", ""
 		return string(ed.json(false)) == string(dd.json(false)) &&
-			conditionsImply(compileConditions(d.Conditions), compileConditions(e.Conditions))
+			conditionsImply(compileConditions(d.Conditions), compileConditions(e.Conditions), nil)
 	}
 	var out []Statement
 	for i := range denies {

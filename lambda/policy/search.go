@@ -71,6 +71,15 @@ type box struct {
 	actions   stringSet
 	resources stringSet
 	clauses   []clause
+	// named is the class's formats with a name in every placeholder, which
+	// a witness's resource is taken from when the box holds one.
+	named *patternList
+	// unformatted is set for a class of actions without resource types,
+	// which a policy grants only on "*": a statement naming a resource
+	// that is not valid for an action does not apply to it (Service
+	// Authorization Reference, the actions table). The check still reads
+	// such an action as on any resource; a witness names "*".
+	unformatted bool
 }
 
 // escape is what a search found: no request, or one (escapes), made
@@ -80,6 +89,10 @@ type escape struct {
 	request *Request
 	// unsure is set when the escape is only the budget running out.
 	unsure bool
+	// notStar is set for an escape of actions without resource types on
+	// resources other than "*", or of resources whose names AWS never
+	// gives, which AWS never asks about: no request.
+	notStar bool
 }
 
 // newList makes a list, or returns the one made before with the same
@@ -183,7 +196,7 @@ func (x *exact) boxOf(r *region) box {
 	b.resources = stringSet{}.with(r.resources, !r.resourcesNot)
 	for _, c := range r.conditions {
 		if c.readsOneWay() { // another only narrows a region that may escape
-			b.clauses = append(b.clauses, clause{cond: c, memo: x.implied})
+			b.clauses = append(b.clauses, clause{cond: c, memo: x.implied, budget: &x.budget})
 		}
 	}
 	return b
@@ -216,6 +229,7 @@ func (x *exact) onlyActions(b box, l *patternList, instead bool) box {
 // class of actions at a time: each known class with its resources within
 // the class's ARN formats, then the actions the table does not know.
 func (x *exact) search(b box, covers []*region) escape {
+	var pending escape
 	for _, i := range x.table.order {
 		class := x.table.classes[i]
 		cb := b
@@ -224,9 +238,19 @@ func (x *exact) search(b box, covers []*region) escape {
 			continue
 		}
 		if class.formats != nil {
-			cb.resources = b.resources.with(class.formats, true)
+			cb.resources, cb.named = b.resources.with(class.formats, true), class.named
+		} else {
+			cb.unformatted = true
 		}
 		if e := x.split(cb, covers); e.escapes {
+			if e.notStar {
+				// Another class may have a request to show: this escape
+				// stands, without one, only if none has.
+				if !pending.escapes {
+					pending = e
+				}
+				continue
+			}
 			return e
 		}
 	}
@@ -234,9 +258,12 @@ func (x *exact) search(b box, covers []*region) escape {
 	ub.unknown = true
 	ub.actions = b.actions.with(x.table.all, false)
 	if !x.finder.nonEmpty(ub.actions) {
-		return escape{}
+		return pending
 	}
-	return x.split(ub, covers)
+	if e := x.split(ub, covers); e.escapes {
+		return e
+	}
+	return pending
 }
 
 // split finds a request of b that no region of covers takes in.
@@ -271,13 +298,13 @@ func (x *exact) split(b box, covers []*region) escape {
 			continue
 		}
 		o := b
-		o.clauses = append(slices.Clip(b.clauses), clause{cond: c, negated: true, memo: x.implied})
+		o.clauses = append(slices.Clip(b.clauses), clause{cond: c, negated: true, memo: x.implied, budget: &x.budget})
 		if satisfiable(o.clauses) {
 			if e := x.split(o, rest); e.escapes {
 				return e
 			}
 		}
-		b.clauses = append(slices.Clip(b.clauses), clause{cond: c, memo: x.implied})
+		b.clauses = append(slices.Clip(b.clauses), clause{cond: c, memo: x.implied, budget: &x.budget})
 		if !satisfiable(b.clauses) {
 			return escape{}
 		}
@@ -348,13 +375,28 @@ func (x *exact) point(b box) escape {
 		return escape{escapes: true, unsure: true}
 	}
 	r.Resource = x.readable(b.resources, f.member, true)
+	if b.unformatted && !b.unknown {
+		if !b.resources.has("*") {
+			return escape{escapes: true, notStar: true}
+		}
+		r.Resource = "*"
+	}
+	if b.named != nil && !b.named.matches(r.Resource) {
+		named := x.finder.find(b.resources.with(b.named, true))
+		if named.answer != member {
+			// Only names AWS never gives (a log group's with a colon)
+			// escape: the escape stands, sound, but shows no request.
+			return escape{escapes: true, notStar: true}
+		}
+		r.Resource = named.member
+	}
 	// A resource the box leaves open reads best as an ARN of the action's service.
 	if service, _, ok := strings.Cut(r.Action, ":"); ok {
 		if arn := "arn:" + x.hints.partitions[0] + ":" + asciiLowerString(service) + ":" + x.hints.regions[0] + ":" + x.hints.accounts[0] + ":" + witnessName; !strings.HasPrefix(r.Resource, "arn:") && b.resources.has(arn) {
 			r.Resource = arn
 		}
 	}
-	ctx, ok := contextFor(b.clauses)
+	ctx, ok := contextFor(b.clauses, &x.budget)
 	if !ok {
 		return escape{escapes: true}
 	}

@@ -103,6 +103,9 @@ type budget struct {
 }
 
 func (b *budget) spend(n int) bool {
+	if b == nil {
+		return true // no bound
+	}
 	if b.left < n {
 		b.left, b.spent = 0, true
 		return false
