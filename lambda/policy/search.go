@@ -390,8 +390,9 @@ func (x *exact) point(b box) escape {
 		}
 		r.Resource = named.member
 	}
-	// A resource the box leaves open reads best as an ARN of the action's service.
-	if service, _, ok := strings.Cut(r.Action, ":"); ok {
+	// A resource the box leaves open reads best as an ARN of the action's
+	// service; for an action without resource types, "*" is the only one.
+	if service, _, ok := strings.Cut(r.Action, ":"); ok && (b.unknown || !b.unformatted) {
 		if arn := "arn:" + x.hints.partitions[0] + ":" + asciiLowerString(service) + ":" + x.hints.regions[0] + ":" + x.hints.accounts[0] + ":" + witnessName; !strings.HasPrefix(r.Resource, "arn:") && b.resources.has(arn) {
 			r.Resource = arn
 		}

@@ -34,3 +34,25 @@ func TestWitnessResourcesHaveEveryPart(t *testing.T) {
 		}
 	}
 }
+
+// A witness of an action without resource types names "*", the only
+// resource AWS asks about for it, also when the policy allows it on "*".
+func TestWitnessOfAnActionWithoutResourceTypes(t *testing.T) {
+	t.Parallel()
+	template := mustParse(t, ownLogGroups)
+	for _, resource := range []string{"*", "arn:aws:logs:eu-west-1:111122223333:*", "arn:*"} {
+		p := mustParse(t, `{"Statement":[{"Effect":"Allow","Principal":"*","Action":["ec2:Describe*","logs:DescribeLogGroups"],"Resource":"`+resource+`"}]}`)
+		v := policy.Check(p, template, policy.Subset, "logs")
+		if v.Compliant {
+			t.Fatalf("%s: compliant, want DescribeLogGroups on * to escape", resource)
+		}
+		for _, w := range v.Witnesses {
+			if w.Resource != "*" {
+				t.Errorf("%s: the witness %+v names %q, a resource AWS never asks about for it", resource, w, w.Resource)
+			}
+		}
+		if resource == "*" && v.Proof != policy.ProofWitness {
+			t.Errorf("%s: proof %q, want a witness on *", resource, v.Proof)
+		}
+	}
+}
