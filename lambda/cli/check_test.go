@@ -354,10 +354,21 @@ func flagHelp(help, name string) string {
 }
 
 // corpusPolicy is a policy of the tests' corpus, with the flags of the
-// template it is checked against there.
+// template it is checked against there, and that template's text when the
+// case gives it whole (read from template.json).
 type corpusPolicy struct {
-	flags  []string
-	policy string
+	flags            []string
+	policy, template string
+}
+
+// files are what the commands of a corpus policy read: the policy as name,
+// and its template when the case gives one whole.
+func (p corpusPolicy) files(name string) map[string]string {
+	fsys := map[string]string{name: p.policy}
+	if p.template != "" {
+		fsys["template.json"] = p.template
+	}
+	return fsys
 }
 
 func corpusPolicies(t *testing.T) map[string]corpusPolicy {
@@ -374,6 +385,8 @@ func corpusPolicies(t *testing.T) map[string]corpusPolicy {
 				LogGroups             []string
 				Accounts              []string
 				Organization          string
+				Policy                json.RawMessage
+				Carries               []string
 			}
 			Policy json.RawMessage
 		}
@@ -383,6 +396,14 @@ func corpusPolicies(t *testing.T) map[string]corpusPolicy {
 		}
 		if err := json.Unmarshal(data, &c); err != nil {
 			t.Fatalf("%s: %v", path, err)
+		}
+		if c.Template.Policy != nil {
+			flags := []string{"--template", "template.json"}
+			for _, service := range c.Template.Carries {
+				flags = append(flags, "--service", service)
+			}
+			out["corpus-"+filepath.Base(path)] = corpusPolicy{flags: flags, policy: string(c.Policy), template: string(c.Template.Policy)}
+			continue
 		}
 		flags := []string{"--service", c.Template.Name, "--account", c.Template.Account, "--region", c.Template.Region}
 		for _, g := range c.Template.LogGroups {
@@ -394,7 +415,7 @@ func corpusPolicies(t *testing.T) map[string]corpusPolicy {
 		if c.Template.Organization != "" {
 			flags = append(flags, "--organization", c.Template.Organization)
 		}
-		out["corpus-"+filepath.Base(path)] = corpusPolicy{flags, string(c.Policy)}
+		out["corpus-"+filepath.Base(path)] = corpusPolicy{flags: flags, policy: string(c.Policy)}
 	}
 	return out
 }

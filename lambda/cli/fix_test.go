@@ -12,10 +12,10 @@ func policiesToFix(t *testing.T) map[string]corpusPolicy {
 	t.Helper()
 	out := corpusPolicies(t)
 	for name, text := range nonCompliant {
-		out[name] = corpusPolicy{endpointFlags, text}
+		out[name] = corpusPolicy{flags: endpointFlags, policy: text}
 	}
-	out["classic.json"] = corpusPolicy{endpointFlags, classic}
-	out["narrower-than-groups.json"] = corpusPolicy{append([]string{"--log-group", "logs-test-allowed"}, endpointFlags...), sharedGroups}
+	out["classic.json"] = corpusPolicy{flags: endpointFlags, policy: classic}
+	out["narrower-than-groups.json"] = corpusPolicy{flags: append([]string{"--log-group", "logs-test-allowed"}, endpointFlags...), policy: sharedGroups}
 	return out
 }
 
@@ -25,7 +25,7 @@ func TestFixNarrowStaysWithin(t *testing.T) {
 	for name, p := range policiesToFix(t) {
 		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
 			t.Parallel()
-			fsys := map[string]string{"old.json": p.policy}
+			fsys := p.files("old.json")
 			code, stdout, stderr := runIn(t, fsys, "", append([]string{"fix", "--rewrite", "narrow", "old.json"}, p.flags...)...)
 			switch code {
 			case 0:
@@ -62,7 +62,7 @@ func TestFixCompliantPrintsNothing(t *testing.T) {
 	for name, p := range policiesToFix(t) {
 		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
 			t.Parallel()
-			fsys := map[string]string{"old.json": p.policy}
+			fsys := p.files("old.json")
 			if code, _, _ := runIn(t, fsys, "", append([]string{"check", "old.json"}, p.flags...)...); code != 0 {
 				t.Skip("not compliant")
 			}
