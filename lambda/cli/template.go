@@ -22,7 +22,8 @@ type templateFlags struct {
 	file                                string // --template
 }
 
-// renderingFlags fill a built-in template, so they mean nothing beside --template.
+// renderingFlags fill a built-in template, so they change nothing beside
+// --template; they are accepted there, for the tools that always pass them.
 var renderingFlags = []string{"account", "region", "partition", "log-group", "also-account", "organization", "tag-exception"}
 
 func (t *templateFlags) register(flags *flag.FlagSet) {
@@ -39,7 +40,7 @@ func (t *templateFlags) register(flags *flag.FlagSet) {
 // registerFile adds --template, which check and fix take and render does not.
 func (t *templateFlags) registerFile(flags *flag.FlagSet) {
 	flags.StringVar(&t.file, "template", "", fmt.Sprintf("a policy file to hold the policy to instead of a built-in template (- for standard input); "+
-		"--%s fill a built-in one and cannot go with it; --service, optional, says which services' actions the endpoint carries (default: every action counts)",
+		"--%s fill a built-in one and, beside it, are not used; --service, optional, says which services' actions the endpoint carries (default: every action counts)",
 		strings.Join(renderingFlags, ", --")))
 }
 
@@ -122,7 +123,8 @@ func (t *templateFlags) reference(env Env, flags *flag.FlagSet, policyFile strin
 		}
 	})
 	if len(rendering) > 0 {
-		return reference{}, fmt.Errorf("--template %s is the template, and %s fill a built-in one: give one or the other", t.file, strings.Join(rendering, ", "))
+		fmt.Fprintf(env.Stderr, "vpce-guard %s: note: --template %s is the template as it is; %s, which fill a built-in one, are not used\n",
+			flags.Name(), printable(t.file), strings.Join(rendering, ", "))
 	}
 	if t.file == "-" && policyFile == "-" {
 		return reference{}, errors.New("the template and the policy cannot both be standard input")
