@@ -102,8 +102,9 @@
 // Service Authorization Reference, TestTableIsGenerated) is authorized only
 // on its resource types, so search tries each class of actions on its ARN
 // formats alone (knownActions, exact.search); an action with no resource
-// type keeps every resource, "*" included, and an action the table does not
-// know keeps every resource too. An endpoint evaluates only the actions of
+// type keeps every resource, "*" included, an action that requires none of
+// its types keeps "*" beside them (a request may name none), and an action
+// the table does not know keeps every resource too. An endpoint evaluates only the actions of
 // the services it carries (a template's {{carries}}, TestCarries), so the
 // escaping box holds only those (exact.boxOf, carriedList); a policy Allow
 // of other services lets nothing through and gets a note. The covering

@@ -43,6 +43,21 @@ const reviewOrg = "o-a1b2c3d4e5"
 
 var reviewCases = []reviewCase{
 	{
+		// soundness, a request that names no resource: logs:ListAnomalies
+		// requires no resource type (its detector is an optional filter),
+		// so a call without one is authorized on "*", which the policy's
+		// Allow on * grants and its Deny on arn:* does not take back; the
+		// template allows only log groups. Read as reaching only its
+		// detectors' ARNs, the action looked taken back by the Deny.
+		name: "soundness/no-resource-named",
+		policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:ListAnomalies","Resource":"*"},
+			{"Effect":"Deny","Principal":"*","Action":"*","Resource":"arn:*"}]}`,
+		template:     policytemplates.Logs,
+		notCompliant: true,
+		escapes:      &policy.Request{Principal: "arn:aws:iam::111122223333:user/alice", Action: "logs:ListAnomalies", Resource: "*"},
+		witnesses:    true,
+	},
+	{
 		// soundness, policy variables in conditions: AWS replaces
 		// ${aws:username} in a string condition with the caller's name
 		// (IAM, condition operators: string operators, "Policy variables -

@@ -6,7 +6,9 @@
 // the pinned package.
 //
 // The knowledge is used in one direction only: an action the table does not
-// have, or one it knows no resource type of, may be authorized on anything.
+// have, or one it knows no resource type of, may be authorized on anything;
+// one that requires none of its types may be asked about on "*" too (the
+// format NoResource), as IAM does for a request that names no resource.
 package resourcetypes
 
 import (
