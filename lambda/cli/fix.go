@@ -72,11 +72,7 @@ func runFix(_ context.Context, env Env, args []string) int {
 	if written.Fallback != "" {
 		fmt.Fprintf(env.Stderr, "vpce-guard fix: %s\n", printable(written.Fallback))
 	}
-	// As the function does: a narrow rewrite grants nothing, by construction.
-	var widens []remediate.Widening
-	if written.How != config.RewriteNarrow {
-		widens = remediate.Widens(written.Doc, doc, ref.Carries)
-	}
+	widens := written.Widens(doc, ref.Carries, false)
 	if len(widens) == 0 {
 		fmt.Fprintf(env.Stderr, "vpce-guard fix: the written policy allows nothing that %s did not\n", files[0])
 		return ExitNegative

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -120,5 +121,21 @@ func BenchmarkCheckWorkIsBounded(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		policy.Check(pd, td, policy.Subset)
+	}
+}
+
+// SplitMore reads back the count Brief and Check put last, and leaves a
+// list without one as it is.
+func TestSplitMore(t *testing.T) {
+	t.Parallel()
+	kept, more := policy.SplitMore(policy.Brief([]string{"a", "b", "c", "d"}, 2))
+	if !slices.Equal(kept, []string{"a", "b"}) || more != 2 {
+		t.Errorf("kept %q, more %d; want [a b], 2", kept, more)
+	}
+	if kept, more := policy.SplitMore([]string{"a", "and so on"}); len(kept) != 2 || more != 0 {
+		t.Errorf("kept %q, more %d; want the list as it is", kept, more)
+	}
+	if got := policy.MoreLine(3); got != "and 3 more" {
+		t.Errorf("MoreLine(3) = %q", got)
 	}
 }

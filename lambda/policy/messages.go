@@ -62,9 +62,27 @@ var messageSeed = maphash.MakeSeed()
 // result is the list with a last line for what was left out, nil when empty.
 func (m *messages) result() []string {
 	if m.more > 0 {
-		return append(m.list, fmt.Sprintf("and %d more", m.more))
+		return append(m.list, MoreLine(m.more))
 	}
 	return m.list
+}
+
+// moreFormat is the last line of a bounded list: how many were left out.
+const moreFormat = "and %d more"
+
+// MoreLine is the last line of a list that leaves n messages out.
+func MoreLine(n int) string { return fmt.Sprintf(moreFormat, n) }
+
+// SplitMore parts a list Check or Brief bounded into the messages it holds
+// and how many it left out, so that a caller bounding it further counts
+// them all.
+func SplitMore(list []string) (kept []string, more int) {
+	if n := len(list); n > 0 {
+		if _, err := fmt.Sscanf(list[n-1], moreFormat, &more); err == nil {
+			return list[:n-1], more
+		}
+	}
+	return list, 0
 }
 
 // Brief bounds a list of messages as Check bounds its reasons: duplicates

@@ -345,10 +345,7 @@ func (r *Remediator) decide(client EC2, e types.VpcEndpoint, region string, orig
 
 	written := Rewrite(parsed, tpl.Template, r.cfg.Rewrite)
 	o.Rewrite, o.RewriteFallback = written.How, written.Fallback
-	grants := []Widening{} // a narrow rewrite grants nothing, by construction
-	if written.How != config.RewriteNarrow {
-		grants = widens(written.Doc, parsed, tpl.Carries, parseErr != nil && current != "")
-	}
+	grants := written.Widens(parsed, tpl.Carries, parseErr != nil && current != "")
 	o.Widens = &grants
 	after := tpl.hash
 	if written.How == config.RewriteNarrow {

@@ -70,48 +70,39 @@ func Rewrite(current *policy.Document, t Template, how string) Written {
 // a count, as for reasons.
 const maxWidenings = 5
 
-// Widens is what written allows, through an endpoint that carries carries,
-// that current did not, as an outcome's widens says it; current nil is an
-// endpoint without a policy.
-func Widens(written, current *policy.Document, carries []string) []Widening {
-	return widens(written, current, carries, false)
-}
-
-// widens is what written allows, through an endpoint that carries
-// carries, that current did not; current nil is the policy AWS gives an
-// endpoint without one, which allows everything. unreadable marks a
-// current policy that could not be parsed, of which nothing can be said.
-func widens(written, current *policy.Document, carries []string, unreadable bool) []Widening {
+// Widens is what w allows, through an endpoint that carries carries, that
+// current did not, as an outcome's widens says it: nothing for a narrow
+// rewrite, by construction. current nil is the policy AWS gives an
+// endpoint without one, which allows everything; unreadable marks a current
+// policy that could not be parsed, of which nothing can be said.
+func (w Written) Widens(current *policy.Document, carries []string, unreadable bool) []Widening {
 	out := []Widening{}
 	switch {
+	case w.How == config.RewriteNarrow:
+		return out
 	case unreadable:
 		return append(out, Widening{Reason: "unknown: the current policy cannot be read, so what the written one grants beyond it cannot be told"})
 	case current == nil:
 		return out // the written policy is narrower than allowing everything
 	}
-	v := policy.Check(written, current, policy.Subset, carries...)
-	reasons, more := v.Reasons, 0
-	if n := len(reasons); n > 0 {
-		if _, err := fmt.Sscanf(reasons[n-1], "and %d more", &more); err == nil {
-			reasons = reasons[:n-1] // Check's own count of what it left out
-		}
-	}
+	v := policy.Check(w.Doc, current, policy.Subset, carries...)
+	reasons, more := policy.SplitMore(v.Reasons)
 	for i, reason := range reasons {
 		if i == maxWidenings {
 			more += len(reasons) - maxWidenings
 			break
 		}
-		w := Widening{Reason: reason}
+		g := Widening{Reason: reason}
 		for j := range v.Witnesses {
 			if v.Witnesses[j].Reason == reason {
-				w.Witness = &v.Witnesses[j]
+				g.Witness = &v.Witnesses[j]
 				break
 			}
 		}
-		out = append(out, w)
+		out = append(out, g)
 	}
 	if more > 0 {
-		out = append(out, Widening{Reason: fmt.Sprintf("and %d more", more)})
+		out = append(out, Widening{Reason: policy.MoreLine(more)})
 	}
 	return out
 }
