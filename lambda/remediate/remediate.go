@@ -70,7 +70,7 @@ func newRemediator(clients Clients, cfg config.Config) *Remediator {
 	return &Remediator{
 		clients:   clients,
 		cfg:       cfg,
-		templates: &templates{params: cfg.TemplateParams()},
+		templates: &templates{params: cfg.TemplateParams(), mode: cfg.Mode},
 		pacers:    map[place]*pacer{},
 	}
 }
@@ -322,9 +322,7 @@ func (r *Remediator) decide(client EC2, e types.VpcEndpoint, region string, orig
 	case current == "":
 		o.Verdict = NonCompliant
 		o.Reasons = []string{"the endpoint has no policy document, which allows everything"}
-		// What the endpoint lets through is what AWS's full-access policy does.
-		v := policy.Check(fullAccess(), tpl.Doc, r.cfg.Mode, tpl.Carries...)
-		o.Proof, o.Witnesses = v.Proof, v.Witnesses
+		o.Proof, o.Witnesses = tpl.withoutPolicy.Proof, tpl.withoutPolicy.Witnesses
 	case parseErr != nil:
 		o.Verdict = NonCompliant
 		// A parse error may quote a value of thousands of characters.
@@ -357,13 +355,6 @@ func (r *Remediator) decide(client EC2, e types.VpcEndpoint, region string, orig
 		return decision{outcome: o}
 	}
 	return decision{outcome: o, written: &written, after: after, client: client, at: place{account: o.Account, region: region}}
-}
-
-// fullAccess is the policy AWS gives an endpoint created without one.
-func fullAccess() *policy.Document {
-	return policy.NewDocument(policy.Version2008, "", []policy.Statement{{Effect: policy.Allow,
-		Principal: policy.Principal{Present: true, Any: true},
-		Action:    policy.Values{Values: []string{"*"}}, Resource: policy.Values{Values: []string{"*"}}}})
 }
 
 // history says what a non-compliant endpoint's tags and origin tell about

@@ -14,6 +14,10 @@ import (
 type template struct {
 	Template
 	hash string
+	// withoutPolicy is the verdict on an endpoint without a policy, the
+	// same for every such endpoint: what AWS's full-access policy lets
+	// through, with its witnesses.
+	withoutPolicy policy.Verdict
 }
 
 type templateKey struct{ name, region, account string }
@@ -24,6 +28,7 @@ type templateKey struct{ name, region, account string }
 // a handful of accounts, so the cache stays small.
 type templates struct {
 	params policytemplates.Params // all but the region, partition and account
+	mode   policy.Mode
 	mu     sync.Mutex
 	cache  map[templateKey]*template
 }
@@ -49,10 +54,18 @@ func (t *templates) get(name, region, account string) (*template, error) {
 	if err != nil { // tested for every template; this is a bug too
 		return nil, err
 	}
-	tpl := &template{Template: Template{Text: string(text), Doc: doc, Carries: carries}, hash: hashPolicy(doc.Normalize().JSON())}
+	tpl := &template{Template: Template{Text: string(text), Doc: doc, Carries: carries}, hash: hashPolicy(doc.Normalize().JSON()),
+		withoutPolicy: policy.Check(fullAccess(), doc, t.mode, carries...)}
 	if t.cache == nil {
 		t.cache = map[templateKey]*template{}
 	}
 	t.cache[key] = tpl
 	return tpl, nil
+}
+
+// fullAccess is the policy AWS gives an endpoint created without one.
+func fullAccess() *policy.Document {
+	return policy.NewDocument(policy.Version2008, "", []policy.Statement{{Effect: policy.Allow,
+		Principal: policy.Principal{Present: true, Any: true},
+		Action:    policy.Values{Values: []string{"*"}}, Resource: policy.Values{Values: []string{"*"}}}})
 }
