@@ -59,13 +59,15 @@ func TestFixNarrowStaysWithin(t *testing.T) {
 // fix prints nothing for a compliant policy, and exits 0.
 func TestFixCompliantPrintsNothing(t *testing.T) {
 	t.Parallel()
+	compliant := 0
 	for name, p := range policiesToFix(t) {
+		fsys := p.files("old.json")
+		if code, _, _ := runIn(t, fsys, "", append([]string{"check", "old.json"}, p.flags...)...); code != 0 {
+			continue // the other fix tests have it
+		}
+		compliant++
 		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
 			t.Parallel()
-			fsys := p.files("old.json")
-			if code, _, _ := runIn(t, fsys, "", append([]string{"check", "old.json"}, p.flags...)...); code != 0 {
-				t.Skip("not compliant")
-			}
 			for _, how := range []string{"template", "narrow"} {
 				code, stdout, stderr := runIn(t, fsys, "", append([]string{"fix", "--rewrite", how, "old.json"}, p.flags...)...)
 				if code != 0 || stdout != "" || strings.Contains(stderr, "rewritten") {
@@ -73,6 +75,9 @@ func TestFixCompliantPrintsNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+	if compliant == 0 {
+		t.Fatal("no compliant policy among those to fix: the test would check nothing")
 	}
 }
 
