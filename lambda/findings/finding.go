@@ -240,7 +240,7 @@ func witnessDetail(witnesses []policy.Witness) string {
 }
 
 // widensDetail says what a rewrite grants that the old policy did not: its
-// first widening, and how many there are.
+// first widening, and whether the outcome lists more.
 func widensDetail(widens *[]remediate.Widening) string {
 	if widens == nil {
 		return ""
@@ -251,7 +251,7 @@ func widensDetail(widens *[]remediate.Widening) string {
 	case 1:
 		return (*widens)[0].Reason
 	default:
-		return fmt.Sprintf("%s (and %d more items in the outcome)", (*widens)[0].Reason, n-1)
+		return (*widens)[0].Reason + " (the outcome's widens has the rest)"
 	}
 }
 

@@ -354,4 +354,8 @@ func TestFindingCarriesTheProof(t *testing.T) {
 	if !strings.Contains(f.ASFF.Description, "within its bounds, keeping the owner's statements") {
 		t.Errorf("description %q", f.ASFF.Description)
 	}
+	o.Widens = &[]remediate.Widening{{Reason: "statement 1 allows logs:*"}, {Reason: "and 7 more"}}
+	if f, _ = findings.FromOutcome(o, region, checkedAt); f.ASFF.Resources[0].Details.Other["widens"] != "statement 1 allows logs:* (the outcome's widens has the rest)" {
+		t.Errorf("widens detail %q", f.ASFF.Resources[0].Details.Other["widens"])
+	}
 }
