@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -24,26 +25,12 @@ func runCheck(_ context.Context, env Env, args []string) int {
 	tf.registerFile(flags)
 	modeFlag := flags.String("mode", string(policy.Subset), "subset: allow nothing beyond the template; exact: be the template, up to formatting")
 	asJSON := flags.Bool("json", false, "print the verdict as one JSON object, notes included")
-	files, err := parseArgs(flags, args)
+	in, err := readPolicyInput(env, flags, &tf, modeFlag, args)
 	if err != nil {
 		return usageError(env, "check", err)
 	}
-	if len(files) != 1 {
-		return usageError(env, "check", errors.New("give exactly one POLICY_FILE (or - for standard input)"))
-	}
-	mode, err := policy.ParseMode(*modeFlag)
-	if err != nil {
-		return usageError(env, "check", fmt.Errorf("--mode: %w", err))
-	}
-	ref, err := tf.reference(env, flags, files[0])
-	if err != nil {
-		return usageError(env, "check", err)
-	}
-	doc, err := readPolicy(env, files[0])
-	if err != nil {
-		return usageError(env, "check", err)
-	}
-	v := policy.Check(doc, ref.Doc, mode, ref.Carries...)
+	file, mode, ref := in.file, in.mode, in.ref
+	v := policy.Check(in.doc, ref.Doc, mode, ref.Carries...)
 	code := ExitNegative
 	if v.Compliant {
 		code = ExitOK
@@ -59,21 +46,21 @@ func runCheck(_ context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "vpce-guard check: note: %s\n", printable(n))
 	}
 	if v.Compliant {
-		fmt.Fprintf(env.Stdout, "compliant: %s allows nothing beyond %s (%s mode)\n", files[0], ref.title, mode)
+		fmt.Fprintf(env.Stdout, "compliant: %s allows nothing beyond %s (%s mode)\n", file, ref.title, mode)
 		return code
 	}
-	fmt.Fprintf(env.Stdout, "noncompliant: %s against %s (%s mode):\n", files[0], ref.title, mode)
+	fmt.Fprintf(env.Stdout, "noncompliant: %s against %s (%s mode):\n", file, ref.title, mode)
 	for _, r := range v.Reasons {
 		fmt.Fprintf(env.Stdout, "- %s\n", printable(r))
 	}
 	switch v.Proof {
 	case policy.ProofWitness:
-		fmt.Fprintf(env.Stdout, "proof: witness: %s allows each request below, %s denies it:\n", files[0], ref.title)
+		fmt.Fprintf(env.Stdout, "proof: witness: %s allows each request below, %s denies it:\n", file, ref.title)
 	case policy.ProofUnproven:
 		fmt.Fprintln(env.Stdout, "proof: unproven: no request was found that shows it, and the check cannot rule one out")
 	}
 	for _, w := range v.Witnesses {
-		fmt.Fprintf(env.Stdout, "  %s\n", replayCommand(files[0], w))
+		fmt.Fprintf(env.Stdout, "  %s\n", replayCommand(file, w))
 	}
 	return code
 }
@@ -90,6 +77,39 @@ func unreplayable(w policy.Witness) string {
 }
 
 // readPolicy reads and parses the policy file name.
+// policyInput is what check and fix read: the policy file, parsed, the
+// check mode, and what the policy is held to.
+type policyInput struct {
+	file string
+	doc  *policy.Document
+	mode policy.Mode
+	ref  reference
+}
+
+// readPolicyInput parses args with flags, which hold tf's flags and
+// --template, and reads the one policy file and its reference. mode is
+// read after parsing, through the pointer --mode fills.
+func readPolicyInput(env Env, flags *flag.FlagSet, tf *templateFlags, mode *string, args []string) (policyInput, error) {
+	files, err := parseArgs(flags, args)
+	if err != nil {
+		return policyInput{}, err
+	}
+	if len(files) != 1 {
+		return policyInput{}, errors.New("give exactly one POLICY_FILE (or - for standard input)")
+	}
+	in := policyInput{file: files[0]}
+	if in.mode, err = policy.ParseMode(*mode); err != nil {
+		return policyInput{}, fmt.Errorf("--mode: %w", err)
+	}
+	if in.ref, err = tf.reference(env, flags, in.file); err != nil {
+		return policyInput{}, err
+	}
+	if in.doc, err = readPolicy(env, in.file); err != nil {
+		return policyInput{}, err
+	}
+	return in, nil
+}
+
 func readPolicy(env Env, name string) (*policy.Document, error) {
 	data, err := readInput(env, name)
 	if err != nil {

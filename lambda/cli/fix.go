@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -25,28 +24,15 @@ func runFix(_ context.Context, env Env, args []string) int {
 	modeFlag := flags.String("mode", string(policy.Subset), "what the function's CHECK_MODE is: subset or exact")
 	how := flags.String("rewrite", config.RewriteTemplate, fmt.Sprintf("what the function's REWRITE is: %s (write the template) or %s (keep the policy within the template's bounds)",
 		config.RewriteTemplate, config.RewriteNarrow))
-	files, err := parseArgs(flags, args)
+	in, err := readPolicyInput(env, flags, &tf, modeFlag, args)
 	if err != nil {
 		return usageError(env, "fix", err)
 	}
-	if len(files) != 1 {
-		return usageError(env, "fix", errors.New("give exactly one POLICY_FILE (or - for standard input)"))
-	}
-	mode, err := policy.ParseMode(*modeFlag)
+	rewrite, err := config.ParseRewrite(*how)
 	if err != nil {
-		return usageError(env, "fix", fmt.Errorf("--mode: %w", err))
+		return usageError(env, "fix", fmt.Errorf("--rewrite %q: %w", *how, err))
 	}
-	if *how != config.RewriteTemplate && *how != config.RewriteNarrow {
-		return usageError(env, "fix", fmt.Errorf("--rewrite %q: want %s or %s", *how, config.RewriteTemplate, config.RewriteNarrow))
-	}
-	ref, err := tf.reference(env, flags, files[0])
-	if err != nil {
-		return usageError(env, "fix", err)
-	}
-	doc, err := readPolicy(env, files[0])
-	if err != nil {
-		return usageError(env, "fix", err)
-	}
+	file, mode, ref, doc := in.file, in.mode, in.ref, in.doc
 	v := policy.Check(doc, ref.Doc, mode, ref.Carries...)
 	for _, n := range v.Notes {
 		fmt.Fprintf(env.Stderr, "vpce-guard fix: note: %s\n", printable(n))
@@ -55,16 +41,16 @@ func runFix(_ context.Context, env Env, args []string) int {
 		return ExitOK
 	}
 
-	written := remediate.Rewrite(doc, ref.Template, *how)
+	written := remediate.Rewrite(doc, ref.Template, rewrite)
 	fmt.Fprint(env.Stdout, written.Text)
 	if !strings.HasSuffix(written.Text, "\n") {
 		fmt.Fprintln(env.Stdout)
 	}
 	switch written.How {
 	case config.RewriteNarrow:
-		fmt.Fprintf(env.Stderr, "vpce-guard fix: %s rewritten narrow: its own statements, within the bounds of %s\n", files[0], ref.title)
+		fmt.Fprintf(env.Stderr, "vpce-guard fix: %s rewritten narrow: its own statements, within the bounds of %s\n", file, ref.title)
 	default:
-		fmt.Fprintf(env.Stderr, "vpce-guard fix: %s rewritten to %s\n", files[0], ref.title)
+		fmt.Fprintf(env.Stderr, "vpce-guard fix: %s rewritten to %s\n", file, ref.title)
 	}
 	if written.How == config.RewriteNarrow && mode == policy.Exact {
 		fmt.Fprintln(env.Stderr, "vpce-guard fix: in exact mode a narrow rewrite is not the template either: the next check finds it non-compliant again")
@@ -74,14 +60,14 @@ func runFix(_ context.Context, env Env, args []string) int {
 	}
 	widens := written.Widens(doc, ref.Carries, false)
 	if len(widens) == 0 {
-		fmt.Fprintf(env.Stderr, "vpce-guard fix: the written policy allows nothing that %s did not\n", files[0])
+		fmt.Fprintf(env.Stderr, "vpce-guard fix: the written policy allows nothing that %s did not\n", file)
 		return ExitNegative
 	}
-	fmt.Fprintf(env.Stderr, "vpce-guard fix: the written policy allows what %s did not (it denies each request below):\n", files[0])
+	fmt.Fprintf(env.Stderr, "vpce-guard fix: the written policy allows what %s did not (it denies each request below):\n", file)
 	for _, w := range widens {
 		fmt.Fprintf(env.Stderr, "- %s\n", printable(w.Reason))
 		if w.Witness != nil {
-			fmt.Fprintf(env.Stderr, "  %s\n", replayCommand(files[0], *w.Witness))
+			fmt.Fprintf(env.Stderr, "  %s\n", replayCommand(file, *w.Witness))
 		}
 	}
 	return ExitNegative

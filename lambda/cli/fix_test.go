@@ -108,7 +108,7 @@ func TestFix(t *testing.T) {
 		{"narrow, exact", append([]string{"shared.json", "--rewrite", "narrow", "--mode", "exact"}, groups...), 1, "",
 			[]string{"rewritten narrow", "in exact mode a narrow rewrite is not the template either"}},
 		{"compliant, exact", append([]string{"classic.json", "--mode", "exact"}, endpointFlags...), 1, template, nil},
-		{"a bad rewrite", append([]string{"open.json", "--rewrite", "wide"}, endpointFlags...), 2, "", []string{`--rewrite "wide": want template or narrow`}},
+		{"a bad rewrite", append([]string{"open.json", "--rewrite", "wide"}, endpointFlags...), 2, "", []string{`--rewrite "wide": want template (write the template) or narrow`}},
 		{"a bad mode", append([]string{"open.json", "--mode", "loose"}, endpointFlags...), 2, "", []string{"--mode"}},
 		{"a template file beside the flags that render one", append([]string{"--template", "classic.json", "--log-group", "app-*", "open.json"}, endpointFlags...), 1, classic,
 			[]string{"note: --template classic.json is the template as it is; --account, --log-group, --region, which fill a built-in one, are not used", "open.json rewritten to classic.json\n"}},

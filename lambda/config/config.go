@@ -266,12 +266,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.Mode = mode
 	}
 
-	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvRewrite))); v {
-	case "":
-	case RewriteTemplate, RewriteNarrow:
-		c.Rewrite = v
-	default:
-		fail(EnvRewrite, fmt.Sprintf("want %s (write the template) or %s (keep the policy within the template's bounds)", RewriteTemplate, RewriteNarrow))
+	if v := strings.TrimSpace(getenv(EnvRewrite)); v != "" {
+		how, err := ParseRewrite(v)
+		if err != nil {
+			fail(EnvRewrite, err.Error())
+		}
+		c.Rewrite = how
 	}
 
 	// A narrow rewrite keeps the owner's statements, so it is never the
@@ -442,4 +442,14 @@ func splitList(v string) []string {
 		}
 	}
 	return items
+}
+
+// ParseRewrite reads what a rewrite writes, RewriteTemplate or
+// RewriteNarrow, in any case.
+func ParseRewrite(s string) (string, error) {
+	switch v := strings.ToLower(s); v {
+	case RewriteTemplate, RewriteNarrow:
+		return v, nil
+	}
+	return "", fmt.Errorf("want %s (write the template) or %s (keep the policy within the template's bounds)", RewriteTemplate, RewriteNarrow)
 }
